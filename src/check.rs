@@ -1,0 +1,144 @@
+//! Checking X12 files: every diagnostic the reader and validators find, plus counts.
+//!
+//! `check` reads a file the way `run` does (same reader, same validators) but decides nothing.
+//! Transactions that are not 278 X217 are passed over with a note; a 999 is validated.
+
+use crate::diag::{Diagnostic, Diagnostics, Location, Severity};
+use crate::model::{ack999::validate_999, classify, read_278, Purpose, TxnClass, TxnContext};
+use crate::x12::{Chunk, Item, ReaderOptions, Segment, TransactionUnit, X12Reader};
+use serde::Serialize;
+use std::io::{self, Read};
+use std::sync::Arc;
+
+/// What a file held.
+#[derive(Debug, Default, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct Counts {
+    /// Interchanges (ISA…IEA).
+    pub interchanges: u64,
+    /// Functional groups (GS…GE).
+    pub groups: u64,
+    /// Transaction sets (ST…SE).
+    pub transactions: u64,
+    /// 278 X217 requests (BHT02 13, 36 or 01).
+    pub requests: u64,
+    /// 278 X217 responses (BHT02 11).
+    pub responses: u64,
+    /// 999 acknowledgments.
+    pub acknowledgments: u64,
+    /// Transactions of another kind, passed over.
+    pub passed_over: u64,
+    /// Transactions rejected by their envelope or structure.
+    pub rejected: u64,
+}
+
+/// The result of checking one file.
+#[derive(Debug, Default)]
+pub struct FileCheck {
+    /// Every diagnostic, in file order.
+    pub diagnostics: Diagnostics,
+    /// What the file held.
+    pub counts: Counts,
+}
+
+/// A note for a transaction that is not decided.
+pub fn passed_over_note(file: &Arc<str>, unit: &TransactionUnit, what: &str) -> Diagnostic {
+    Diagnostic::new(
+        file,
+        Severity::Note,
+        "passed-over",
+        format!(
+            "{what} (ST01 `{}`, version `{}`): passed over, not decided",
+            unit.set_id,
+            unit.version()
+        ),
+    )
+    .at(unit.location())
+}
+
+/// The context the 278 builder needs for one unit.
+pub fn context<'a>(file: &'a Arc<str>, unit: &'a TransactionUnit) -> TxnContext<'a> {
+    TxnContext {
+        file,
+        location: unit.location(),
+        version: unit.version(),
+    }
+}
+
+/// Checks one transaction unit; returns its diagnostics and updates the counts.
+pub fn check_unit(
+    file: &Arc<str>,
+    chunk: &Chunk,
+    unit: &TransactionUnit,
+    counts: &mut Counts,
+) -> Vec<Diagnostic> {
+    counts.transactions += 1;
+    let mut out = unit.diagnostics.clone();
+    if unit.interchange.rejected.is_some() {
+        counts.rejected += 1;
+        return out;
+    }
+    let segments: Vec<Segment<'_>> = unit.segments(chunk).collect();
+    match classify(unit) {
+        TxnClass::Review278 => {
+            let built = read_278(&segments, &context(file, unit));
+            match built.transaction.as_ref().map(|t| t.purpose) {
+                Some(Purpose::Response) => counts.responses += 1,
+                Some(p) if p.is_request() => counts.requests += 1,
+                _ => {}
+            }
+            out.extend(built.diagnostics);
+        }
+        TxnClass::Ack999 => {
+            counts.acknowledgments += 1;
+            out.extend(validate_999(&segments, file, &unit.location()));
+        }
+        TxnClass::Other => {
+            counts.passed_over += 1;
+            let what = match (unit.set_id.as_str(), unit.version()) {
+                ("278", "005010X216") => "a 278 notification (X216), not a 278 X217 request",
+                ("278", "005010X215") => "a 278 inquiry (X215), not a 278 X217 request",
+                ("278", v) if v.starts_with("004010") => "a 4010 278, not a 278 X217 request",
+                _ => "not a 278 X217 request",
+            };
+            out.push(passed_over_note(file, unit, what));
+        }
+    }
+    if out.iter().any(|d| d.is_error()) {
+        counts.rejected += 1;
+    }
+    out
+}
+
+/// Checks an X12 stream.
+pub fn check_x12<R: Read>(src: R, file: Arc<str>, opts: ReaderOptions) -> io::Result<FileCheck> {
+    let mut reader = X12Reader::new(src, Arc::clone(&file), opts);
+    let mut result = FileCheck::default();
+    while let Some(chunk) = reader.next_chunk()? {
+        for item in &chunk.items {
+            match item {
+                Item::Diagnostic(d) => result.diagnostics.push(d.clone()),
+                Item::InterchangeStart(_) => result.counts.interchanges += 1,
+                Item::GroupStart(_) => result.counts.groups += 1,
+                Item::Ta1(_) => {}
+                Item::Transaction(unit) => {
+                    let ds = check_unit(&file, &chunk, unit, &mut result.counts);
+                    result.diagnostics.extend(ds);
+                }
+                Item::GroupEnd(g) => result.diagnostics.extend(g.diagnostics.iter().cloned()),
+                Item::InterchangeEnd(e) => result.diagnostics.extend(e.diagnostics.iter().cloned()),
+            }
+        }
+    }
+    Ok(result)
+}
+
+/// A diagnostic for a file that could not be opened or read.
+pub fn io_diagnostic(file: &Arc<str>, err: &io::Error) -> Diagnostic {
+    Diagnostic::new(
+        file,
+        Severity::Error,
+        "io",
+        format!("cannot read the file: {err}"),
+    )
+    .at(Location::default())
+}

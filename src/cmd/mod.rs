@@ -1,0 +1,47 @@
+//! Command-line definition (clap derive) and dispatch to one module per subcommand.
+
+mod check;
+mod inspect;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::process::ExitCode;
+
+/// Batch processor for X12 278 prior-authorization requests and faxed authorization forms.
+///
+/// Exit status: 0 when every input was processed as submitted; 1 when some input could not be
+/// (a malformed file, interchange, group, transaction or CSV row); 2 on a usage or configuration
+/// error, before anything is written.
+#[derive(Debug, Parser)]
+#[command(name = "umbatch", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Output format of diagnostics.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// One line per diagnostic: `file:byte N: severity[code]: message (positions; ack code)`.
+    Text,
+    /// One JSON object per diagnostic, one per line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate X12 files without deciding anything: one line per diagnostic.
+    ///
+    /// Exits 0 when no file holds an error (warnings and notes, such as a 999 or an X216
+    /// notification that is passed over, are not errors), 1 when any error was found.
+    Check(check::Args),
+    /// Print the parsed 278 transactions of a file as JSON, one object per transaction.
+    Inspect(inspect::Args),
+}
+
+/// Runs the chosen subcommand.
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check(a) => check::run(a),
+        Command::Inspect(a) => inspect::run(a),
+    }
+}
