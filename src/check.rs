@@ -73,7 +73,8 @@ pub fn check_unit(
 ) -> Vec<Diagnostic> {
     counts.transactions += 1;
     let mut out = unit.diagnostics.clone();
-    if unit.interchange.rejected.is_some() {
+    if unit.interchange.rejected.is_some() || unit.range.is_empty() {
+        // Rejected by its envelope, or its bytes were not kept (no SE, too large).
         counts.rejected += 1;
         return out;
     }

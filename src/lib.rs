@@ -8,5 +8,6 @@
 
 pub mod check;
 pub mod diag;
+pub mod gen;
 pub mod model;
 pub mod x12;

@@ -45,7 +45,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 continue;
             };
             let segments: Vec<Segment<'_>> = unit.segments(&chunk).collect();
-            let mut obj = json!({
+            let serde_json::Value::Object(mut obj) = json!({
                 "file": &*name,
                 "interchange": unit.interchange.header.control_number,
                 "group": unit.group.as_ref().map(|g| g.control_number.clone()),
@@ -53,20 +53,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "byte_offset": unit.offset,
                 "set_id": unit.set_id,
                 "version": unit.version(),
-            });
+            }) else {
+                continue;
+            };
             let mut diags = unit.diagnostics.clone();
             if unit.interchange.rejected.is_some() {
-                obj["rejected"] = json!("the interchange header is in error");
+                obj.insert("rejected".into(), json!("the interchange header is in error"));
             } else if classify(unit) == TxnClass::Review278 {
                 let built = read_278(&segments, &context(&name, unit));
-                obj["model"] = serde_json::to_value(&built.transaction)?;
+                obj.insert("model".into(), serde_json::to_value(&built.transaction)?);
                 diags.extend(built.diagnostics);
             } else {
-                obj["passed_over"] = json!("not a 278 X217 transaction");
+                obj.insert("passed_over".into(), json!("not a 278 X217 transaction"));
             }
             errors |= diags.iter().any(|d| d.is_error());
             if !diags.is_empty() {
-                obj["diagnostics"] = serde_json::to_value(&diags)?;
+                obj.insert("diagnostics".into(), serde_json::to_value(&diags)?);
             }
             if args.lines {
                 writeln!(out, "{}", serde_json::to_string(&obj)?)?;
@@ -83,5 +85,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         writeln!(out, "\n]")?;
     }
     out.flush()?;
-    Ok(if errors { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if errors {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -70,7 +70,10 @@ pub fn validate_999(segments: &[Segment<'_>], file: &Arc<str>, base: &Location) 
             out.push(seg_err(
                 "segment-unknown",
                 "1",
-                format!("segment `{}` is not part of the 999 transaction set", printable_id(id)),
+                format!(
+                    "segment `{}` is not part of the 999 transaction set",
+                    printable_id(id)
+                ),
             ));
             continue;
         };
@@ -144,12 +147,15 @@ pub fn validate_999(segments: &[Segment<'_>], file: &Arc<str>, base: &Location) 
             state = s;
         }
         match id {
-            b"IK5" if !matches!(seg.get(1), "A" | "E" | "M" | "R" | "W" | "X") => {
-                out.push(el_err(1, "7", 717, "IK501 must be A, E, M, R, W or X".into()))
-            }
-            b"AK9" if !matches!(seg.get(1), "A" | "E" | "M" | "P" | "R" | "W" | "X") => {
-                out.push(el_err(1, "7", 715, "AK901 must be A, E, M, P, R, W or X".into()))
-            }
+            b"IK5" if !matches!(seg.get(1), "A" | "E" | "M" | "R" | "W" | "X") => out.push(el_err(
+                1,
+                "7",
+                717,
+                "IK501 must be A, E, M, R, W or X".into(),
+            )),
+            b"AK9" if !matches!(seg.get(1), "A" | "E" | "M" | "P" | "R" | "W" | "X") => out.push(
+                el_err(1, "7", 715, "AK901 must be A, E, M, P, R, W or X".into()),
+            ),
             b"AK1" if seg.get(1).is_empty() || seg.get(2).is_empty() => {
                 out.push(el_err(2, "1", 28, "AK101 and AK102 are required".into()))
             }
@@ -168,12 +174,17 @@ pub fn validate_999(segments: &[Segment<'_>], file: &Arc<str>, base: &Location) 
             ..base.clone()
         };
         out.push(
-            Diagnostic::new(file, Severity::Error, "segment-missing", "the 999 has no AK9 segment")
-                .at(loc)
-                .with_ack(AckCode::Ik3 {
-                    code: "3",
-                    loop_id: None,
-                }),
+            Diagnostic::new(
+                file,
+                Severity::Error,
+                "segment-missing",
+                "the 999 has no AK9 segment",
+            )
+            .at(loc)
+            .with_ack(AckCode::Ik3 {
+                code: "3",
+                loop_id: None,
+            }),
         );
     }
     out

@@ -33,6 +33,103 @@ pub struct Built<'s> {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// Segment ids of the 278, matched once per segment instead of comparing strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sid {
+    St,
+    Se,
+    Bht,
+    Hl,
+    Nm1,
+    Ref,
+    N3,
+    N4,
+    Per,
+    Prv,
+    Dmg,
+    Ins,
+    Trn,
+    Aaa,
+    Um,
+    Hcr,
+    Dtp,
+    Hi,
+    Hsd,
+    Crc,
+    Cl1,
+    Cr1,
+    Cr2,
+    Cr5,
+    Cr6,
+    Pwk,
+    Msg,
+    Sv1,
+    Sv2,
+    Sv3,
+    Too,
+    Other,
+}
+
+impl Sid {
+    fn of(id: &[u8]) -> Sid {
+        match id {
+            b"ST" => Sid::St,
+            b"SE" => Sid::Se,
+            b"BHT" => Sid::Bht,
+            b"HL" => Sid::Hl,
+            b"NM1" => Sid::Nm1,
+            b"REF" => Sid::Ref,
+            b"N3" => Sid::N3,
+            b"N4" => Sid::N4,
+            b"PER" => Sid::Per,
+            b"PRV" => Sid::Prv,
+            b"DMG" => Sid::Dmg,
+            b"INS" => Sid::Ins,
+            b"TRN" => Sid::Trn,
+            b"AAA" => Sid::Aaa,
+            b"UM" => Sid::Um,
+            b"HCR" => Sid::Hcr,
+            b"DTP" => Sid::Dtp,
+            b"HI" => Sid::Hi,
+            b"HSD" => Sid::Hsd,
+            b"CRC" => Sid::Crc,
+            b"CL1" => Sid::Cl1,
+            b"CR1" => Sid::Cr1,
+            b"CR2" => Sid::Cr2,
+            b"CR5" => Sid::Cr5,
+            b"CR6" => Sid::Cr6,
+            b"PWK" => Sid::Pwk,
+            b"MSG" => Sid::Msg,
+            b"SV1" => Sid::Sv1,
+            b"SV2" => Sid::Sv2,
+            b"SV3" => Sid::Sv3,
+            b"TOO" => Sid::Too,
+            _ => Sid::Other,
+        }
+    }
+    /// Segments that may appear at most once per level.
+    fn single_use(self) -> bool {
+        matches!(
+            self,
+            Sid::Um
+                | Sid::Hcr
+                | Sid::Hi
+                | Sid::Cl1
+                | Sid::Cr1
+                | Sid::Cr2
+                | Sid::Cr5
+                | Sid::Cr6
+                | Sid::Msg
+                | Sid::Sv1
+                | Sid::Sv2
+                | Sid::Sv3
+        )
+    }
+    fn bit(self) -> u64 {
+        1u64 << (self as u8)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Level {
     Umo,
@@ -76,17 +173,43 @@ impl Level {
         }
     }
     /// Segments allowed in the level itself (before any NM1 sub-loop), in TR3 order.
-    fn header_order(self) -> &'static [&'static str] {
+    fn header_order(self) -> &'static [Sid] {
         match self {
-            Level::Umo => &["AAA"],
+            Level::Umo => &[Sid::Aaa],
             Level::Requester | Level::Subscriber | Level::Dependent => &[],
             Level::Event => &[
-                "TRN", "AAA", "UM", "HCR", "REF", "DTP", "HI", "HSD", "CRC", "CL1", "CR1", "CR2",
-                "CR5", "CR6", "PWK", "MSG",
+                Sid::Trn,
+                Sid::Aaa,
+                Sid::Um,
+                Sid::Hcr,
+                Sid::Ref,
+                Sid::Dtp,
+                Sid::Hi,
+                Sid::Hsd,
+                Sid::Crc,
+                Sid::Cl1,
+                Sid::Cr1,
+                Sid::Cr2,
+                Sid::Cr5,
+                Sid::Cr6,
+                Sid::Pwk,
+                Sid::Msg,
             ],
             Level::Service => &[
-                "TRN", "AAA", "UM", "HCR", "REF", "DTP", "HI", "SV1", "SV2", "SV3", "TOO", "HSD",
-                "PWK", "MSG",
+                Sid::Trn,
+                Sid::Aaa,
+                Sid::Um,
+                Sid::Hcr,
+                Sid::Ref,
+                Sid::Dtp,
+                Sid::Hi,
+                Sid::Sv1,
+                Sid::Sv2,
+                Sid::Sv3,
+                Sid::Too,
+                Sid::Hsd,
+                Sid::Pwk,
+                Sid::Msg,
             ],
         }
     }
@@ -104,31 +227,32 @@ enum SubKind {
 }
 
 impl SubKind {
-    fn allowed(self) -> &'static [&'static str] {
+    fn allowed(self) -> &'static [Sid] {
         match self {
-            SubKind::Umo => &["REF", "N3", "N4", "PER", "AAA"],
-            SubKind::Requester | SubKind::Provider => &["REF", "N3", "N4", "PER", "AAA", "PRV"],
-            SubKind::Member => &["REF", "N3", "N4", "AAA", "DMG", "INS"],
-            SubKind::Transport => &["N3", "N4", "AAA"],
-            SubKind::OtherUmo => &["REF", "DTP"],
-            SubKind::Contact => &["N3", "N4", "PER"],
+            SubKind::Umo => &[Sid::Ref, Sid::N3, Sid::N4, Sid::Per, Sid::Aaa],
+            SubKind::Requester | SubKind::Provider => {
+                &[Sid::Ref, Sid::N3, Sid::N4, Sid::Per, Sid::Aaa, Sid::Prv]
+            }
+            SubKind::Member => &[Sid::Ref, Sid::N3, Sid::N4, Sid::Aaa, Sid::Dmg, Sid::Ins],
+            SubKind::Transport => &[Sid::N3, Sid::N4, Sid::Aaa],
+            SubKind::OtherUmo => &[Sid::Ref, Sid::Dtp],
+            SubKind::Contact => &[Sid::N3, Sid::N4, Sid::Per],
         }
     }
 }
 
 /// Order of segments inside any NM1 sub-loop.
-const SUBLOOP_ORDER: [&str; 10] = ["NM1", "REF", "N3", "N4", "PER", "AAA", "PRV", "DMG", "INS", "DTP"];
-
-/// Every segment id the 278 uses.
-const KNOWN: [&str; 36] = [
-    "ST", "SE", "BHT", "HL", "NM1", "REF", "N3", "N4", "PER", "PRV", "DMG", "INS", "TRN", "AAA",
-    "UM", "HCR", "DTP", "HI", "HSD", "CRC", "CL1", "CR1", "CR2", "CR5", "CR6", "PWK", "MSG", "SV1",
-    "SV2", "SV3", "TOO", "LQ", "FRM", "QTY", "AMT", "MEA",
-];
-
-/// Segments that may appear at most once per level.
-const SINGLE_USE: [&str; 12] = [
-    "UM", "HCR", "HI", "CL1", "CR1", "CR2", "CR5", "CR6", "MSG", "SV1", "SV2", "SV3",
+const SUBLOOP_ORDER: [Sid; 10] = [
+    Sid::Nm1,
+    Sid::Ref,
+    Sid::N3,
+    Sid::N4,
+    Sid::Per,
+    Sid::Aaa,
+    Sid::Prv,
+    Sid::Dmg,
+    Sid::Ins,
+    Sid::Dtp,
 ];
 
 fn sub_kind_for(level: Level, nm101: &str) -> (SubKind, bool) {
@@ -168,11 +292,11 @@ fn sub_kind_for(level: Level, nm101: &str) -> (SubKind, bool) {
 }
 
 #[derive(Debug)]
-struct HlNode {
-    id: String,
+struct HlNode<'s> {
+    id: &'s str,
     offset: u64,
     level: Option<Level>,
-    child_code: String,
+    child_code: &'s str,
     position: u32,
     has_children: bool,
     reported_child_code: bool,
@@ -194,17 +318,23 @@ enum EntitySlot {
 
 #[derive(Debug, Clone, Copy)]
 enum Section {
-    Header { last: usize },
-    Sub { kind: SubKind, last: usize, slot: Option<EntitySlot> },
+    Header {
+        last: usize,
+    },
+    Sub {
+        kind: SubKind,
+        last: usize,
+        slot: Option<EntitySlot>,
+    },
 }
 
 struct Builder<'s, 'c> {
     ctx: &'c TxnContext<'c>,
     diags: Vec<Diagnostic>,
-    nodes: Vec<HlNode>,
+    nodes: Vec<HlNode<'s>>,
     level: Option<Level>,
     section: Section,
-    used_single: Vec<&'static str>,
+    used_single: u64,
     txn: Transaction278<'s>,
     /// Index of the event the current service line belongs to.
     cur_event: Option<usize>,
@@ -262,13 +392,20 @@ pub fn build_278<'s>(segments: &'s [Segment<'_>], ctx: &TxnContext<'_>) -> Built
         nodes: Vec::new(),
         level: None,
         section: Section::Header { last: 0 },
-        used_single: Vec::new(),
+        used_single: 0,
         txn,
         cur_event: None,
         unknown_level: false,
     };
     if !bht.is("BHT") {
-        b.seg_err(bht, 2, "3", "bht-missing", "the second segment must be BHT".into(), None);
+        b.seg_err(
+            bht,
+            2,
+            "3",
+            "bht-missing",
+            "the second segment must be BHT".into(),
+            None,
+        );
     } else {
         b.check_bht(bht);
     }
@@ -281,7 +418,10 @@ pub fn build_278<'s>(segments: &'s [Segment<'_>], ctx: &TxnContext<'_>) -> Built
         b.check_text(seg, pos);
         b.segment(seg, pos);
     }
-    b.finish(segments.len() as u32, segments.last().map(|s| s.offset).unwrap_or(0));
+    b.finish(
+        segments.len() as u32,
+        segments.last().map(|s| s.offset).unwrap_or(0),
+    );
     let Builder { diags, txn, .. } = b;
     Built {
         transaction: Some(txn),
@@ -390,7 +530,10 @@ impl<'s, 'c> Builder<'s, 'c> {
                 "7",
                 eref,
                 "element-code",
-                format!("{id}{n:02}{shown} is not a valid code here; expected one of {}", codes.join(", ")),
+                format!(
+                    "{id}{n:02}{shown} is not a valid code here; expected one of {}",
+                    codes.join(", ")
+                ),
             );
         }
     }
@@ -446,27 +589,53 @@ impl<'s, 'c> Builder<'s, 'c> {
         }
         self.required(bht, 2, 3, 127);
         if self.required(bht, 2, 4, 373) && d8(bht.get(4)).is_none() {
-            self.el_err(bht, 2, 4, None, "8", 373, "element-date", "BHT04 is not a valid CCYYMMDD date".into());
+            self.el_err(
+                bht,
+                2,
+                4,
+                None,
+                "8",
+                373,
+                "element-date",
+                "BHT04 is not a valid CCYYMMDD date".into(),
+            );
         }
         if self.required(bht, 2, 5, 337) && !valid_time(bht.get(5)) {
-            self.el_err(bht, 2, 5, None, "9", 337, "element-time", "BHT05 is not a valid HHMM[SS] time".into());
+            self.el_err(
+                bht,
+                2,
+                5,
+                None,
+                "9",
+                337,
+                "element-time",
+                "BHT05 is not a valid HHMM[SS] time".into(),
+            );
         }
     }
 
     fn segment(&mut self, seg: &'s Segment<'_>, pos: u32) {
-        let id = seg.id_str();
-        if id == "HL" {
+        let sid = Sid::of(seg.id());
+        if sid == Sid::Hl {
             self.hl(seg, pos);
             return;
         }
-        if !KNOWN.contains(&id) {
+        if matches!(sid, Sid::Other | Sid::St | Sid::Se | Sid::Bht) {
             let shown = Self::id_of(seg);
             self.seg_err(
                 seg,
                 pos,
-                "1",
-                "segment-unknown",
-                format!("segment `{shown}` is not part of the 278 transaction set"),
+                if sid == Sid::Other { "1" } else { "2" },
+                if sid == Sid::Other {
+                    "segment-unknown"
+                } else {
+                    "segment-unexpected"
+                },
+                if sid == Sid::Other {
+                    format!("segment `{shown}` is not part of the 278 transaction set")
+                } else {
+                    format!("segment `{shown}` is not expected here")
+                },
                 self.loop_id(),
             );
             return;
@@ -476,6 +645,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                 // Already reported on the HL whose level code is unknown.
                 return;
             }
+            let id = Self::id_of(seg);
             self.seg_err(
                 seg,
                 pos,
@@ -486,17 +656,21 @@ impl<'s, 'c> Builder<'s, 'c> {
             );
             return;
         };
-        if id == "NM1" {
+        if sid == Sid::Nm1 {
             self.nm1(seg, pos, level);
             return;
         }
-        if (id == "HCR" || id == "AAA") && self.txn.purpose.is_request() {
+        if matches!(sid, Sid::Hcr | Sid::Aaa) && self.txn.purpose.is_request() {
+            let id = Self::id_of(seg);
             self.seg_err(
                 seg,
                 pos,
                 "2",
                 "segment-unexpected",
-                format!("segment `{id}` belongs to responses, not to a request (BHT02={})", self.txn.bht.purpose_code),
+                format!(
+                    "segment `{id}` belongs to responses, not to a request (BHT02={})",
+                    self.txn.bht.purpose_code
+                ),
                 self.loop_id(),
             );
             return;
@@ -504,7 +678,8 @@ impl<'s, 'c> Builder<'s, 'c> {
         match self.section {
             Section::Header { last } => {
                 let order = level.header_order();
-                let Some(ord) = order.iter().position(|s| *s == id) else {
+                let Some(ord) = order.iter().position(|s| *s == sid) else {
+                    let id = Self::id_of(seg);
                     self.seg_err(
                         seg,
                         pos,
@@ -516,6 +691,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                     return;
                 };
                 if ord + 1 < last {
+                    let id = Self::id_of(seg);
                     self.seg_err(
                         seg,
                         pos,
@@ -525,29 +701,33 @@ impl<'s, 'c> Builder<'s, 'c> {
                         LOOP_2000,
                     );
                 }
-                if let Some(single) = SINGLE_USE.iter().find(|s| **s == id) {
-                    if self.used_single.contains(single) {
+                if sid.single_use() {
+                    if self.used_single & sid.bit() != 0 {
+                        let id = Self::id_of(seg);
                         self.seg_err(
                             seg,
                             pos,
                             "5",
                             "segment-repeated",
-                            format!("segment `{id}` may appear only once in loop {}", level.name()),
+                            format!(
+                                "segment `{id}` may appear only once in loop {}",
+                                level.name()
+                            ),
                             LOOP_2000,
                         );
                     } else {
-                        self.used_single.push(single);
+                        self.used_single |= sid.bit();
                     }
                 }
                 self.section = Section::Header {
                     last: last.max(ord + 1),
                 };
-                self.level_segment(seg, pos, level);
+                self.level_segment(seg, pos, level, sid);
             }
             Section::Sub { kind, last, slot } => {
-                let in_sub = kind.allowed().contains(&id);
-                if !in_sub {
-                    if level.header_order().contains(&id) {
+                if !kind.allowed().contains(&sid) {
+                    let id = Self::id_of(seg);
+                    if level.header_order().contains(&sid) {
                         self.seg_err(
                             seg,
                             pos,
@@ -565,14 +745,18 @@ impl<'s, 'c> Builder<'s, 'c> {
                             pos,
                             "2",
                             "segment-unexpected",
-                            format!("segment `{id}` is not allowed in this NM1 loop of {}", level.name()),
+                            format!(
+                                "segment `{id}` is not allowed in this NM1 loop of {}",
+                                level.name()
+                            ),
                             LOOP_2010,
                         );
                     }
                     return;
                 }
-                let ord = SUBLOOP_ORDER.iter().position(|s| *s == id).unwrap_or(0);
+                let ord = SUBLOOP_ORDER.iter().position(|s| *s == sid).unwrap_or(0);
                 if ord < last {
+                    let id = Self::id_of(seg);
                     self.seg_err(
                         seg,
                         pos,
@@ -588,16 +772,16 @@ impl<'s, 'c> Builder<'s, 'c> {
                     slot,
                 };
                 if let Some(slot) = slot {
-                    self.entity_segment(seg, pos, slot);
+                    self.entity_segment(seg, pos, slot, sid);
                 }
             }
         }
     }
 
-    fn hl(&mut self, seg: &Segment<'_>, pos: u32) {
+    fn hl(&mut self, seg: &'s Segment<'_>, pos: u32) {
         let expected = self.nodes.len() + 1;
         let id = seg.get(1);
-        if id != expected.to_string() {
+        if id.starts_with('0') || id.parse::<usize>() != Ok(expected) {
             self.el_err(
                 seg,
                 pos,
@@ -626,7 +810,16 @@ impl<'s, 'c> Builder<'s, 'c> {
         }
         let child_code = seg.get(4);
         if !matches!(child_code, "0" | "1") {
-            self.el_err(seg, pos, 4, None, "7", 736, "hl-child-code", "HL04 must be 0 or 1".into());
+            self.el_err(
+                seg,
+                pos,
+                4,
+                None,
+                "7",
+                736,
+                "hl-child-code",
+                "HL04 must be 0 or 1".into(),
+            );
         }
         let parent_id = seg.get(2);
         let parent = if parent_id.is_empty() {
@@ -646,7 +839,10 @@ impl<'s, 'c> Builder<'s, 'c> {
                     "1",
                     734,
                     "hl-parent",
-                    format!("HL02 is required: loop {} must name its parent", level.name()),
+                    format!(
+                        "HL02 is required: loop {} must name its parent",
+                        level.name()
+                    ),
                 ),
                 (false, None) => self.el_err(
                     seg,
@@ -676,7 +872,10 @@ impl<'s, 'c> Builder<'s, 'c> {
                             "7",
                             734,
                             "hl-parent",
-                            format!("loop {} has parent {pname}; its parent must be {want}", level.name()),
+                            format!(
+                                "loop {} has parent {pname}; its parent must be {want}",
+                                level.name()
+                            ),
                         );
                     }
                 }
@@ -714,10 +913,10 @@ impl<'s, 'c> Builder<'s, 'c> {
             }
         }
         self.nodes.push(HlNode {
-            id: id.to_string(),
+            id,
             offset: seg.offset,
             level,
-            child_code: child_code.to_string(),
+            child_code,
             position: pos,
             has_children: false,
             reported_child_code: false,
@@ -725,7 +924,7 @@ impl<'s, 'c> Builder<'s, 'c> {
         self.level = level;
         self.unknown_level = level.is_none();
         self.section = Section::Header { last: 0 };
-        self.used_single.clear();
+        self.used_single = 0;
         let Some(level) = level else { return };
         let party = |hl_id, position| Party {
             hl_id,
@@ -858,15 +1057,36 @@ impl<'s, 'c> Builder<'s, 'c> {
                 "7",
                 98,
                 "element-code",
-                format!("NM101 `{shown}` is not an entity code allowed in loop {}", level.name()),
+                format!(
+                    "NM101 `{shown}` is not an entity code allowed in loop {}",
+                    level.name()
+                ),
             );
         }
         self.code_in(seg, pos, 2, &["1", "2"], 1065);
         let (q, idv) = (seg.get(8), seg.get(9));
         if !q.is_empty() && idv.is_empty() {
-            self.el_err(seg, pos, 9, None, "2", 67, "element-missing", "NM109 is required when NM108 is present".into());
+            self.el_err(
+                seg,
+                pos,
+                9,
+                None,
+                "2",
+                67,
+                "element-missing",
+                "NM109 is required when NM108 is present".into(),
+            );
         } else if q.is_empty() && !idv.is_empty() {
-            self.el_err(seg, pos, 8, None, "2", 66, "element-missing", "NM108 is required when NM109 is present".into());
+            self.el_err(
+                seg,
+                pos,
+                8,
+                None,
+                "2",
+                66,
+                "element-missing",
+                "NM108 is required when NM109 is present".into(),
+            );
         }
         let entity = Entity {
             position: pos,
@@ -965,7 +1185,16 @@ impl<'s, 'c> Builder<'s, 'c> {
             match fmt {
                 "D8" => match d8(raw) {
                     Some(d) => value = Some(DateValue::Single(d)),
-                    None => self.el_err(seg, pos, 3, None, "8", 1251, "element-date", "DTP03 is not a valid CCYYMMDD date".into()),
+                    None => self.el_err(
+                        seg,
+                        pos,
+                        3,
+                        None,
+                        "8",
+                        1251,
+                        "element-date",
+                        "DTP03 is not a valid CCYYMMDD date".into(),
+                    ),
                 },
                 "RD8" => match rd8(raw) {
                     Some((from, to)) => value = Some(DateValue::Range { from, to }),
@@ -977,7 +1206,8 @@ impl<'s, 'c> Builder<'s, 'c> {
                         "8",
                         1251,
                         "element-date",
-                        "DTP03 is not a valid CCYYMMDD-CCYYMMDD range (start on or before end)".into(),
+                        "DTP03 is not a valid CCYYMMDD-CCYYMMDD range (start on or before end)"
+                            .into(),
                     ),
                 },
                 _ => self.code_in(seg, pos, 2, &["D8", "RD8"], 1250),
@@ -989,10 +1219,9 @@ impl<'s, 'c> Builder<'s, 'c> {
         }
     }
 
-    fn entity_segment(&mut self, seg: &'s Segment<'_>, pos: u32, slot: EntitySlot) {
-        let id = seg.id_str();
-        match id {
-            "REF" => {
+    fn entity_segment(&mut self, seg: &'s Segment<'_>, pos: u32, slot: EntitySlot, sid: Sid) {
+        match sid {
+            Sid::Ref => {
                 self.required(seg, pos, 1, 128);
                 self.required(seg, pos, 2, 127);
                 let r = Reference {
@@ -1003,7 +1232,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                     e.references.push(r);
                 }
             }
-            "N3" => {
+            Sid::N3 => {
                 let (l1, l2) = (seg.get(1), seg.get(2));
                 if let Some(e) = self.entity_mut(slot) {
                     let a = e.address.get_or_insert_with(Address::default);
@@ -1011,7 +1240,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                     a.line2 = l2;
                 }
             }
-            "N4" => {
+            Sid::N4 => {
                 let (c, s, z, k) = (seg.get(1), seg.get(2), seg.get(3), seg.get(4));
                 if let Some(e) = self.entity_mut(slot) {
                     let a = e.address.get_or_insert_with(Address::default);
@@ -1021,7 +1250,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                     a.country = k;
                 }
             }
-            "PER" => {
+            Sid::Per => {
                 self.required(seg, pos, 1, 366);
                 let mut numbers = Vec::new();
                 for i in [3usize, 5, 7] {
@@ -1039,7 +1268,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                     e.contacts.push(c);
                 }
             }
-            "PRV" => {
+            Sid::Prv => {
                 self.required(seg, pos, 1, 1221);
                 self.code_in(seg, pos, 2, &["PXC"], 128);
                 let p = ProviderInfo {
@@ -1051,13 +1280,22 @@ impl<'s, 'c> Builder<'s, 'c> {
                     e.provider_info = Some(p);
                 }
             }
-            "DMG" => {
+            Sid::Dmg => {
                 let mut birth = None;
                 if !seg.get(2).is_empty() {
                     self.code_in(seg, pos, 1, &["D8"], 1250);
                     birth = d8(seg.get(2));
                     if birth.is_none() {
-                        self.el_err(seg, pos, 2, None, "8", 1251, "element-date", "DMG02 is not a valid CCYYMMDD date".into());
+                        self.el_err(
+                            seg,
+                            pos,
+                            2,
+                            None,
+                            "8",
+                            1251,
+                            "element-date",
+                            "DMG02 is not a valid CCYYMMDD date".into(),
+                        );
                     }
                 }
                 self.code_in(seg, pos, 3, &["F", "M", "U"], 1068);
@@ -1067,19 +1305,19 @@ impl<'s, 'c> Builder<'s, 'c> {
                     e.gender = Some(g).filter(|g| !g.is_empty());
                 }
             }
-            "INS" => {
+            Sid::Ins => {
                 let r = seg.get(2);
                 if let Some(e) = self.entity_mut(slot) {
                     e.relationship = Some(r).filter(|r| !r.is_empty());
                 }
             }
-            "AAA" => {
+            Sid::Aaa => {
                 let a = self.aaa(seg, pos);
                 if let Some(e) = self.entity_mut(slot) {
                     e.rejections.push(a);
                 }
             }
-            "DTP" => {
+            Sid::Dtp => {
                 let d = self.dtp(seg, pos);
                 if let Some(e) = self.entity_mut(slot) {
                     e.dates.push(d);
@@ -1101,11 +1339,26 @@ impl<'s, 'c> Builder<'s, 'c> {
         }
     }
 
-    fn procedure(&mut self, seg: &'s Segment<'_>, pos: u32, n: usize, quals: &[&str]) -> Procedure<'s> {
+    fn procedure(
+        &mut self,
+        seg: &'s Segment<'_>,
+        pos: u32,
+        n: usize,
+        quals: &[&str],
+    ) -> Procedure<'s> {
         let q = seg.component(n, 1);
         let code = seg.component(n, 2);
         if q.is_empty() {
-            self.el_err(seg, pos, n as u16, Some(1), "1", 235, "element-missing", "the procedure code qualifier is required".into());
+            self.el_err(
+                seg,
+                pos,
+                n as u16,
+                Some(1),
+                "1",
+                235,
+                "element-missing",
+                "the procedure code qualifier is required".into(),
+            );
         } else if !quals.contains(&q) {
             self.el_err(
                 seg,
@@ -1115,11 +1368,23 @@ impl<'s, 'c> Builder<'s, 'c> {
                 "7",
                 235,
                 "element-code",
-                format!("the procedure code qualifier must be one of {}", quals.join(", ")),
+                format!(
+                    "the procedure code qualifier must be one of {}",
+                    quals.join(", ")
+                ),
             );
         }
         if code.is_empty() {
-            self.el_err(seg, pos, n as u16, Some(2), "1", 234, "element-missing", "the procedure code is required".into());
+            self.el_err(
+                seg,
+                pos,
+                n as u16,
+                Some(2),
+                "1",
+                234,
+                "element-missing",
+                "the procedure code is required".into(),
+            );
         }
         let modifiers = (3..=6)
             .map(|c| seg.component(n, c))
@@ -1133,16 +1398,15 @@ impl<'s, 'c> Builder<'s, 'c> {
         }
     }
 
-    fn level_segment(&mut self, seg: &'s Segment<'_>, pos: u32, level: Level) {
-        let id = seg.id_str();
-        match (level, id) {
-            (Level::Umo, "AAA") => {
+    fn level_segment(&mut self, seg: &'s Segment<'_>, pos: u32, level: Level, sid: Sid) {
+        match (level, sid) {
+            (Level::Umo, Sid::Aaa) => {
                 let a = self.aaa(seg, pos);
                 if let Some(p) = self.txn.umo.as_mut() {
                     p.rejections.push(a);
                 }
             }
-            (_, "TRN") => {
+            (_, Sid::Trn) => {
                 if self.required(seg, pos, 1, 481) {
                     self.code_in(seg, pos, 1, &["1", "2"], 481);
                 }
@@ -1158,13 +1422,13 @@ impl<'s, 'c> Builder<'s, 'c> {
                     d.traces.push(t);
                 }
             }
-            (_, "AAA") => {
+            (_, Sid::Aaa) => {
                 let a = self.aaa(seg, pos);
                 if let Some(d) = self.detail_mut(level) {
                     d.rejections.push(a);
                 }
             }
-            (_, "UM") => {
+            (_, Sid::Um) => {
                 let cats: &[&str] = if level == Level::Event {
                     &["AR", "HS", "SC", "IN"]
                 } else {
@@ -1176,7 +1440,16 @@ impl<'s, 'c> Builder<'s, 'c> {
                 self.code_in(seg, pos, 2, &["I", "1", "2", "3", "4", "N", "R", "S"], 1322);
                 let q = seg.component(4, 2);
                 if !seg.get(4).is_empty() && !matches!(q, "A" | "B") {
-                    self.el_err(seg, pos, 4, Some(2), "7", 1332, "element-code", "UM04-2 must be A (bill type) or B (place of service)".into());
+                    self.el_err(
+                        seg,
+                        pos,
+                        4,
+                        Some(2),
+                        "7",
+                        1332,
+                        "element-code",
+                        "UM04-2 must be A (bill type) or B (place of service)".into(),
+                    );
                 }
                 self.code_in(seg, pos, 6, &["03", "U", "E"], 1338);
                 let r = Review {
@@ -1200,7 +1473,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                     d.review = Some(r);
                 }
             }
-            (_, "HCR") => {
+            (_, Sid::Hcr) => {
                 let actions: &[&str] = if level == Level::Event {
                     &["A1", "A2", "A3", "A4", "A6", "C", "CT", "NA"]
                 } else {
@@ -1212,14 +1485,18 @@ impl<'s, 'c> Builder<'s, 'c> {
                 let h = ReviewDecision {
                     action: seg.get(1),
                     review_number: seg.get(2),
-                    reasons: seg.repetitions(3).into_iter().filter(|r| !r.is_empty()).collect(),
+                    reasons: seg
+                        .repetitions(3)
+                        .into_iter()
+                        .filter(|r| !r.is_empty())
+                        .collect(),
                     second_opinion: seg.get(4),
                 };
                 if let Some(d) = self.detail_mut(level) {
                     d.decision = Some(h);
                 }
             }
-            (_, "REF") => {
+            (_, Sid::Ref) => {
                 self.required(seg, pos, 1, 128);
                 self.required(seg, pos, 2, 127);
                 let r = Reference {
@@ -1230,13 +1507,13 @@ impl<'s, 'c> Builder<'s, 'c> {
                     d.references.push(r);
                 }
             }
-            (_, "DTP") => {
+            (_, Sid::Dtp) => {
                 let di = self.dtp(seg, pos);
                 if let Some(d) = self.detail_mut(level) {
                     d.dates.push(di);
                 }
             }
-            (_, "HI") => {
+            (_, Sid::Hi) => {
                 let mut list = Vec::new();
                 for n in 1..=12usize {
                     if seg.get(n).is_empty() {
@@ -1245,7 +1522,8 @@ impl<'s, 'c> Builder<'s, 'c> {
                     let q = seg.component(n, 1);
                     let code = seg.component(n, 2);
                     let known = [
-                        "ABK", "ABF", "ABJ", "APR", "BK", "BF", "BJ", "PR", "DR", "LOI", "ABN", "BN",
+                        "ABK", "ABF", "ABJ", "APR", "BK", "BF", "BJ", "PR", "DR", "LOI", "ABN",
+                        "BN",
                     ];
                     if !known.contains(&q) {
                         self.el_err(
@@ -1260,13 +1538,31 @@ impl<'s, 'c> Builder<'s, 'c> {
                         );
                     }
                     if code.is_empty() {
-                        self.el_err(seg, pos, n as u16, Some(2), "1", 1271, "element-missing", format!("HI{n:02}-2 (the code) is required"));
+                        self.el_err(
+                            seg,
+                            pos,
+                            n as u16,
+                            Some(2),
+                            "1",
+                            1271,
+                            "element-missing",
+                            format!("HI{n:02}-2 (the code) is required"),
+                        );
                     }
                     let mut date = None;
                     if !seg.component(n, 4).is_empty() {
                         date = d8(seg.component(n, 4));
                         if seg.component(n, 3) != "D8" || date.is_none() {
-                            self.el_err(seg, pos, n as u16, Some(4), "8", 1251, "element-date", format!("HI{n:02}-4 is not a valid D8 date"));
+                            self.el_err(
+                                seg,
+                                pos,
+                                n as u16,
+                                Some(4),
+                                "8",
+                                1251,
+                                "element-date",
+                                format!("HI{n:02}-4 is not a valid D8 date"),
+                            );
                         }
                     }
                     list.push(Diagnosis {
@@ -1288,7 +1584,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                     }
                 }
             }
-            (_, "HSD") => {
+            (_, Sid::Hsd) => {
                 let q = self.number(seg, pos, 2, 380);
                 let h = Delivery {
                     quantity_qualifier: seg.get(1),
@@ -1304,19 +1600,22 @@ impl<'s, 'c> Builder<'s, 'c> {
                     d.delivery.push(h);
                 }
             }
-            (_, "CRC") => {
+            (_, Sid::Crc) => {
                 self.required(seg, pos, 1, 1136);
                 self.required(seg, pos, 2, 1073);
                 let c = Condition {
                     category: seg.get(1),
                     applies: seg.get(2),
-                    indicators: (3..=7).map(|i| seg.get(i)).filter(|v| !v.is_empty()).collect(),
+                    indicators: (3..=7)
+                        .map(|i| seg.get(i))
+                        .filter(|v| !v.is_empty())
+                        .collect(),
                 };
                 if let Some(e) = self.event_mut() {
                     e.conditions.push(c);
                 }
             }
-            (_, "CL1") => {
+            (_, Sid::Cl1) => {
                 self.code_in(seg, pos, 1, &["1", "2", "3", "4", "5", "9"], 1315);
                 let c = Institutional {
                     admission_type: seg.get(1),
@@ -1328,7 +1627,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                     e.institutional = Some(c);
                 }
             }
-            (_, "CR1" | "CR2" | "CR5" | "CR6") => {
+            (_, Sid::Cr1 | Sid::Cr2 | Sid::Cr5 | Sid::Cr6) => {
                 let c = ClinicalSegment {
                     segment: seg.id_str(),
                     elements: seg
@@ -1340,7 +1639,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                     e.clinical.push(c);
                 }
             }
-            (_, "PWK") => {
+            (_, Sid::Pwk) => {
                 self.required(seg, pos, 1, 755);
                 self.required(seg, pos, 2, 756);
                 let a = Attachment {
@@ -1353,14 +1652,14 @@ impl<'s, 'c> Builder<'s, 'c> {
                     d.attachments.push(a);
                 }
             }
-            (_, "MSG") => {
+            (_, Sid::Msg) => {
                 self.required(seg, pos, 1, 933);
                 let m = seg.get(1);
                 if let Some(d) = self.detail_mut(level) {
                     d.messages.push(m);
                 }
             }
-            (_, "SV1") => {
+            (_, Sid::Sv1) => {
                 let procedure = self.procedure(seg, pos, 1, &["HC", "IV", "N4", "WK", "ZZ"]);
                 let charge = self.number(seg, pos, 2, 782);
                 let quantity = self.number(seg, pos, 4, 380);
@@ -1376,14 +1675,23 @@ impl<'s, 'c> Builder<'s, 'c> {
                     l.professional = Some(s);
                 }
             }
-            (_, "SV2") => {
+            (_, Sid::Sv2) => {
                 let procedure = if seg.get(2).is_empty() {
                     None
                 } else {
                     Some(self.procedure(seg, pos, 2, &["HC", "ID", "IV", "N4", "WK", "ZZ", "HP"]))
                 };
                 if procedure.is_none() && seg.get(1).is_empty() {
-                    self.el_err(seg, pos, 1, None, "2", 234, "element-missing", "SV2 needs a revenue code (SV201) or a procedure (SV202)".into());
+                    self.el_err(
+                        seg,
+                        pos,
+                        1,
+                        None,
+                        "2",
+                        234,
+                        "element-missing",
+                        "SV2 needs a revenue code (SV201) or a procedure (SV202)".into(),
+                    );
                 }
                 let charge = self.number(seg, pos, 3, 782);
                 let quantity = self.number(seg, pos, 5, 380);
@@ -1398,7 +1706,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                     l.institutional = Some(s);
                 }
             }
-            (_, "SV3") => {
+            (_, Sid::Sv3) => {
                 let procedure = self.procedure(seg, pos, 1, &["AD", "CJ"]);
                 let charge = self.number(seg, pos, 2, 782);
                 let quantity = self.number(seg, pos, 6, 380);
@@ -1414,7 +1722,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                     l.dental = Some(s);
                 }
             }
-            (_, "TOO") => {
+            (_, Sid::Too) => {
                 self.required(seg, pos, 1, 1270);
                 self.required(seg, pos, 2, 1271);
                 let t = Tooth {
@@ -1475,8 +1783,16 @@ impl<'s, 'c> Builder<'s, 'c> {
         let mut found = Vec::new();
         let parties = [
             (&self.txn.umo, "loop 2000A (UMO)", "loop 2010A (UMO name)"),
-            (&self.txn.requester, "loop 2000B (requester)", "loop 2010B (requester name)"),
-            (&self.txn.subscriber, "loop 2000C (subscriber)", "loop 2010C (subscriber name)"),
+            (
+                &self.txn.requester,
+                "loop 2000B (requester)",
+                "loop 2010B (requester name)",
+            ),
+            (
+                &self.txn.subscriber,
+                "loop 2000C (subscriber)",
+                "loop 2010C (subscriber name)",
+            ),
         ];
         for (p, level_name, name_loop) in parties {
             match p {
@@ -1491,12 +1807,19 @@ impl<'s, 'c> Builder<'s, 'c> {
             }
         }
         if self.txn.events.iter().all(|e| e.position == 0) {
-            found.push(missing("loop 2000E (patient event, HL03=EV)", "I7", LOOP_2000));
+            found.push(missing(
+                "loop 2000E (patient event, HL03=EV)",
+                "I7",
+                LOOP_2000,
+            ));
         }
         let offsets: Vec<(u32, u64)> = self.nodes.iter().map(|n| (n.position, n.offset)).collect();
         for e in &self.txn.events {
             if e.position > 0 && e.detail.review.is_none() {
-                let off = offsets.iter().find(|(p, _)| *p == e.position).map(|(_, o)| *o);
+                let off = offsets
+                    .iter()
+                    .find(|(p, _)| *p == e.position)
+                    .map(|(_, o)| *o);
                 found.push(
                     Diagnostic::new(
                         self.ctx.file,

@@ -39,10 +39,7 @@ impl Default for Delimiters {
 impl Delimiters {
     /// True when `b` is one of the delimiters (data containing it cannot be written raw).
     pub fn is_delimiter(&self, b: u8) -> bool {
-        b == self.element
-            || b == self.component
-            || b == self.segment
-            || Some(b) == self.repetition
+        b == self.element || b == self.component || b == self.segment || Some(b) == self.repetition
     }
 }
 
@@ -85,7 +82,7 @@ pub enum IsaRead {
     /// The header and the number of input bytes it used (terminator included).
     Ok {
         /// The parsed header.
-        header: IsaHeader,
+        header: Box<IsaHeader>,
         /// Bytes consumed, including any line breaks inside the ISA.
         consumed: usize,
     },
@@ -101,7 +98,9 @@ pub enum IsaRead {
 }
 
 /// Byte offsets of the 16 element separators in a fixed-width ISA.
-const SEP_AT: [usize; 16] = [3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103];
+const SEP_AT: [usize; 16] = [
+    3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103,
+];
 /// Widths of ISA01..ISA15.
 const WIDTHS: [usize; 15] = [2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1];
 /// Length of an ISA including its terminator.
@@ -135,7 +134,10 @@ fn sep_byte(s: u8) -> impl Fn(&[u8]) -> IResult<&[u8], &[u8]> {
 }
 
 /// nom parser for the fixed-width layout: `ISA` + 15 fixed elements + ISA16 + terminator.
-fn isa_fixed(i: &[u8]) -> IResult<&[u8], ([&[u8]; 15], u8, u8, u8)> {
+/// The 15 fixed ISA elements, then element separator, component separator and terminator.
+type IsaFields<'a> = ([&'a [u8]; 15], u8, u8, u8);
+
+fn isa_fixed(i: &[u8]) -> IResult<&[u8], IsaFields<'_>> {
     let (i, _) = tag("ISA")(i)?;
     let (i, sep) = take(1usize)(i)?;
     let s = sep.first().copied().unwrap_or(b'*');
@@ -198,15 +200,29 @@ fn header_from(
 
 fn check_delimiters(d: &Delimiters) -> Result<(), (&'static str, String)> {
     if d.element.is_ascii_alphanumeric() || d.element == b' ' {
-        return Err(("026", "the element separator (ISA byte 3) is a letter, digit or space".into()));
+        return Err((
+            "026",
+            "the element separator (ISA byte 3) is a letter, digit or space".into(),
+        ));
     }
     if d.component.is_ascii_alphanumeric() || d.component == b' ' {
-        return Err(("027", "the component separator (ISA16) is a letter, digit or space".into()));
+        return Err((
+            "027",
+            "the component separator (ISA16) is a letter, digit or space".into(),
+        ));
     }
     if d.segment.is_ascii_alphanumeric() || d.segment == b' ' {
-        return Err(("004", "the segment terminator (byte after ISA16) is a letter, digit or space".into()));
+        return Err((
+            "004",
+            "the segment terminator (byte after ISA16) is a letter, digit or space".into(),
+        ));
     }
-    let all = [Some(d.element), Some(d.component), Some(d.segment), d.repetition];
+    let all = [
+        Some(d.element),
+        Some(d.component),
+        Some(d.segment),
+        d.repetition,
+    ];
     for (i, a) in all.iter().enumerate() {
         if a.is_some() && all.iter().skip(i + 1).any(|b| b == a) {
             return Err(("022", "two ISA delimiters are the same character".into()));
@@ -228,7 +244,7 @@ pub fn read_isa(input: &[u8], at_eof: bool) -> IsaRead {
                 let header = header_from(&fields, el, comp, term, false);
                 return match check_delimiters(&header.delimiters) {
                     Ok(()) => IsaRead::Ok {
-                        header,
+                        header: Box::new(header),
                         consumed: used,
                     },
                     Err((note, reason)) => IsaRead::Unreadable { note, reason },
@@ -302,7 +318,7 @@ fn read_collapsed(input: &[u8], at_eof: bool) -> IsaRead {
         return IsaRead::Unreadable { note, reason };
     }
     IsaRead::Ok {
-        header,
+        header: Box::new(header),
         consumed: pos + 2,
     }
 }
@@ -344,7 +360,8 @@ mod tests {
 
     #[test]
     fn collapsed_isa_is_read_and_flagged() {
-        let c = b"ISA*00* *00* *ZZ*123456789 *ZZ*987654321 *041117*1024*^*00501*000000286*0*P*:~\nGS";
+        let c =
+            b"ISA*00* *00* *ZZ*123456789 *ZZ*987654321 *041117*1024*^*00501*000000286*0*P*:~\nGS";
         match read_isa(c, true) {
             IsaRead::Ok { header, consumed } => {
                 assert!(header.collapsed);
@@ -367,6 +384,9 @@ mod tests {
     #[test]
     fn short_input_is_incomplete_until_eof() {
         assert!(matches!(read_isa(&ISA[..50], false), IsaRead::Incomplete));
-        assert!(matches!(read_isa(&ISA[..50], true), IsaRead::Unreadable { .. }));
+        assert!(matches!(
+            read_isa(&ISA[..50], true),
+            IsaRead::Unreadable { .. }
+        ));
     }
 }

@@ -5,6 +5,7 @@ pub mod isa;
 pub mod reader;
 pub mod segment;
 pub mod values;
+pub mod write;
 
 pub use isa::{Delimiters, IsaHeader};
 pub use reader::{

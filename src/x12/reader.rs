@@ -13,7 +13,7 @@
 //! Problems in the ISA itself reject the whole interchange.
 
 use super::isa::{read_isa, Delimiters, IsaHeader, IsaRead};
-use super::segment::{is_blank, scan_segment, Scanned, Segment, Segments};
+use super::segment::{is_blank, scan_body, Scan, Segment, Segments};
 use crate::diag::{AckCode, Diagnostic, Location, Severity};
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
@@ -108,7 +108,11 @@ impl TransactionUnit {
     pub fn version(&self) -> &str {
         match &self.convention {
             Some(v) if !v.is_empty() => v,
-            _ => self.group.as_ref().map(|g| g.version.as_str()).unwrap_or(""),
+            _ => self
+                .group
+                .as_ref()
+                .map(|g| g.version.as_str())
+                .unwrap_or(""),
         }
     }
 
@@ -261,6 +265,8 @@ pub struct X12Reader<R> {
     skipped_from: Option<u64>,
     skipped_nonblank: bool,
     bom_checked: bool,
+    /// True after an unreadable ISA until its IEA (or the next ISA): those bytes are not stray.
+    broken: bool,
 }
 
 fn hash_str(s: &str) -> u64 {
@@ -290,8 +296,12 @@ fn valid_yymmdd(s: &str) -> bool {
 fn valid_hhmm(s: &str) -> bool {
     s.len() == 4
         && all_digits(s)
-        && s.get(..2).and_then(|h| h.parse::<u32>().ok()).is_some_and(|h| h < 24)
-        && s.get(2..).and_then(|m| m.parse::<u32>().ok()).is_some_and(|m| m < 60)
+        && s.get(..2)
+            .and_then(|h| h.parse::<u32>().ok())
+            .is_some_and(|h| h < 24)
+        && s.get(2..)
+            .and_then(|m| m.parse::<u32>().ok())
+            .is_some_and(|m| m < 60)
 }
 
 impl<R: Read> X12Reader<R> {
@@ -313,6 +323,7 @@ impl<R: Read> X12Reader<R> {
             skipped_from: None,
             skipped_nonblank: false,
             bom_checked: false,
+            broken: false,
         }
     }
 
@@ -437,6 +448,7 @@ impl<R: Read> X12Reader<R> {
                 self.note_skipped(start, found);
             }
             self.flush_skipped();
+            self.broken = false;
             self.pos = found;
             return self.read_interchange_header();
         }
@@ -461,9 +473,7 @@ impl<R: Read> X12Reader<R> {
             let after = self.buf.get(at + 3).copied();
             let before_ok = at == start || self.buf.get(at - 1).is_some_and(|&b| is_blank(b));
             match after {
-                Some(a) if before_ok && !a.is_ascii_alphanumeric() && a != b' ' => {
-                    return Some(at)
-                }
+                Some(a) if before_ok && !a.is_ascii_alphanumeric() && a != b' ' => return Some(at),
                 None if before_ok && !self.eof => return None,
                 _ => {}
             }
@@ -475,10 +485,11 @@ impl<R: Read> X12Reader<R> {
         if self.skipped_from.is_none() {
             self.skipped_from = Some(self.base + from as u64);
         }
-        if self
-            .buf
-            .get(from..to)
-            .is_some_and(|s| s.iter().any(|&b| !is_blank(b)))
+        if !self.broken
+            && self
+                .buf
+                .get(from..to)
+                .is_some_and(|s| s.iter().any(|&b| !is_blank(b)))
         {
             self.skipped_nonblank = true;
         }
@@ -518,7 +529,9 @@ impl<R: Read> X12Reader<R> {
                     .diag(
                         Severity::Error,
                         "isa-unreadable",
-                        format!("the ISA segment cannot be read: {reason}; the interchange is skipped"),
+                        format!(
+                            "the ISA segment cannot be read: {reason}; the interchange is skipped"
+                        ),
                     )
                     .at(Location {
                         byte_offset: Some(offset),
@@ -529,12 +542,13 @@ impl<R: Read> X12Reader<R> {
                 self.items.push(Item::Diagnostic(d));
                 self.interchanges += 1;
                 self.pos += 3;
+                self.broken = true;
                 self.skip_to_iea();
                 true
             }
             IsaRead::Ok { header, consumed } => {
                 self.pos += consumed;
-                self.start_interchange(header, offset);
+                self.start_interchange(*header, offset);
                 true
             }
         }
@@ -553,6 +567,7 @@ impl<R: Read> X12Reader<R> {
                     .map(|n| n + 1)
                     .unwrap_or(after.len());
                 self.pos += i + line_end;
+                self.broken = false;
                 return;
             }
         }
@@ -593,22 +608,47 @@ impl<R: Read> X12Reader<R> {
             );
         }
         if !(header.version.len() == 5 && all_digits(&header.version)) {
-            err("017", "isa-version", 12, "ISA12 is not a 5-digit control version number".into());
+            err(
+                "017",
+                "isa-version",
+                12,
+                "ISA12 is not a 5-digit control version number".into(),
+            );
         }
         if !(header.control_number.len() == 9 && all_digits(&header.control_number)) {
-            err("018", "isa-control-number", 13, "ISA13 is not a 9-digit control number".into());
+            err(
+                "018",
+                "isa-control-number",
+                13,
+                "ISA13 is not a 9-digit control number".into(),
+            );
         }
         if !matches!(header.ack_requested.as_str(), "0" | "1") {
-            err("019", "isa-ack-requested", 14, "ISA14 must be 0 or 1".into());
+            err(
+                "019",
+                "isa-ack-requested",
+                14,
+                "ISA14 must be 0 or 1".into(),
+            );
         }
         if !matches!(header.usage.as_str(), "P" | "T" | "I") {
             err("020", "isa-usage", 15, "ISA15 must be P, T or I".into());
         }
         if !valid_yymmdd(&header.date) {
-            err("014", "isa-date", 9, "ISA09 is not a valid YYMMDD date".into());
+            err(
+                "014",
+                "isa-date",
+                9,
+                "ISA09 is not a valid YYMMDD date".into(),
+            );
         }
         if !valid_hhmm(&header.time) {
-            err("015", "isa-time", 10, "ISA10 is not a valid HHMM time".into());
+            err(
+                "015",
+                "isa-time",
+                10,
+                "ISA10 is not a valid HHMM time".into(),
+            );
         }
         if !self.isa13_seen.insert(header.control_number.clone()) {
             err(
@@ -637,8 +677,7 @@ impl<R: Read> X12Reader<R> {
         });
         self.interchanges += 1;
         self.items.push(Item::InterchangeStart(Arc::clone(&ic)));
-        self.items
-            .extend(diags.into_iter().map(Item::Diagnostic));
+        self.items.extend(diags.into_iter().map(Item::Diagnostic));
         self.open = Some(OpenInterchange {
             ic,
             groups: 0,
@@ -654,24 +693,30 @@ impl<R: Read> X12Reader<R> {
         let Some(delims) = self.open.as_ref().map(|o| o.ic.header.delimiters) else {
             return false;
         };
-        let scanned = scan_segment(&self.buf, self.pos, self.base, delims);
+        let scanned = scan_body(&self.buf, self.pos, delims);
         let (segment, end, unterminated) = match scanned {
-            Scanned::Segment { segment, end } => {
-                if !is_envelope_id(segment.id()) {
+            Scan::Body { start, body, end } => {
+                let id = match memchr::memchr(delims.element, &body) {
+                    Some(n) => body.get(..n).unwrap_or(&[]),
+                    None => &body[..],
+                };
+                if !is_envelope_id(id) {
                     // Body segments are only counted here; they are read again from the chunk.
-                    let offset = segment.offset;
-                    let id = printable_id(segment.id());
+                    let offset = self.base + start as u64;
+                    let in_txn = self.open.as_ref().is_some_and(|o| o.txn.is_some());
+                    let shown = if in_txn { None } else { Some(printable_id(id)) };
                     self.pos = end;
-                    self.other_segment(offset, id);
+                    self.other_segment(offset, shown);
                     return true;
                 }
-                (segment.into_owned(), end, false)
+                let seg = Segment::new(self.base + start as u64, body, delims).into_owned();
+                (seg, end, false)
             }
-            Scanned::End => {
+            Scan::End => {
                 self.pos = self.buf.len().max(self.pos);
                 return false;
             }
-            Scanned::Unterminated { start } => {
+            Scan::Unterminated { start } => {
                 if !self.eof {
                     return self.check_oversized_and_wait();
                 }
@@ -738,7 +783,7 @@ impl<R: Read> X12Reader<R> {
             }
             _ => {
                 self.pos = end;
-                self.other_segment(segment.offset, printable_id(segment.id()));
+                self.other_segment(segment.offset, Some(printable_id(segment.id())));
             }
         }
         true
@@ -821,9 +866,13 @@ impl<R: Read> X12Reader<R> {
         }
         if !(seg.get(5).len() == 3 && all_digits(seg.get(5))) {
             diags.push(
-                self.diag(Severity::Error, "ta1-note", "TA105 must be a 3-digit note code")
-                    .at(loc)
-                    .element(5, None),
+                self.diag(
+                    Severity::Error,
+                    "ta1-note",
+                    "TA105 must be a 3-digit note code",
+                )
+                .at(loc)
+                .element(5, None),
             );
         }
         let Some(o) = self.open.as_mut() else { return };
@@ -861,13 +910,28 @@ impl<R: Read> X12Reader<R> {
             );
         };
         if !(all_digits(&control) && control.len() <= 9) {
-            group_err("gs-control-number", "6", 6, "GS06 must be a control number of 1 to 9 digits");
+            group_err(
+                "gs-control-number",
+                "6",
+                6,
+                "GS06 must be a control number of 1 to 9 digits",
+            );
         }
         if seg.get(8).is_empty() {
-            group_err("gs-version", "2", 8, "GS08 (version/release/industry identifier) is missing");
+            group_err(
+                "gs-version",
+                "2",
+                8,
+                "GS08 (version/release/industry identifier) is missing",
+            );
         }
         if seg.get(1).is_empty() {
-            group_err("gs-functional-id", "1", 1, "GS01 (functional identifier code) is missing");
+            group_err(
+                "gs-functional-id",
+                "1",
+                1,
+                "GS01 (functional identifier code) is missing",
+            );
         }
         let Some(o) = self.open.as_mut() else { return };
         let duplicate = !o.gs06_seen.insert(control.clone());
@@ -915,9 +979,14 @@ impl<R: Read> X12Reader<R> {
                     ..Location::default()
                 };
                 self.items.push(Item::Diagnostic(
-                    Diagnostic::new(&file, Severity::Error, "ge-without-gs", "GE without a matching GS")
-                        .at(loc)
-                        .with_ack(AckCode::Ta1 { note: "024" }),
+                    Diagnostic::new(
+                        &file,
+                        Severity::Error,
+                        "ge-without-gs",
+                        "GE without a matching GS",
+                    )
+                    .at(loc)
+                    .with_ack(AckCode::Ta1 { note: "024" }),
                 ));
             }
             return;
@@ -979,7 +1048,11 @@ impl<R: Read> X12Reader<R> {
     }
 
     fn close_interchange(&mut self, iea: Option<&Segment<'_>>, offset: u64) {
-        if self.open.as_ref().is_some_and(|o| o.group.is_some() || o.txn.is_some()) {
+        if self
+            .open
+            .as_ref()
+            .is_some_and(|o| o.group.is_some() || o.txn.is_some())
+        {
             self.close_group(None, offset);
         }
         let Some(o) = self.open.take() else { return };
@@ -1026,7 +1099,10 @@ impl<R: Read> X12Reader<R> {
                         "iea-count",
                         "021",
                         1,
-                        format!("IEA01 says {n} functional groups, the interchange has {}", o.groups),
+                        format!(
+                            "IEA01 says {n} functional groups, the interchange has {}",
+                            o.groups
+                        ),
                     )),
                     None => diags.push(mk(
                         Severity::Error,
@@ -1103,7 +1179,12 @@ impl<R: Read> X12Reader<R> {
             }
         }
         if seg.get(1).is_empty() {
-            terr("st-id", "6", 1, "ST01 (transaction set identifier) is missing".into());
+            terr(
+                "st-id",
+                "6",
+                1,
+                "ST01 (transaction set identifier) is missing".into(),
+            );
         }
         if !(4..=9).contains(&control.len()) {
             terr(
@@ -1139,9 +1220,14 @@ impl<R: Read> X12Reader<R> {
                     ..Location::default()
                 };
                 self.items.push(Item::Diagnostic(
-                    Diagnostic::new(&file, Severity::Error, "se-without-st", "SE without a matching ST")
-                        .at(loc)
-                        .with_ack(AckCode::Ta1 { note: "024" }),
+                    Diagnostic::new(
+                        &file,
+                        Severity::Error,
+                        "se-without-st",
+                        "SE without a matching ST",
+                    )
+                    .at(loc)
+                    .with_ack(AckCode::Ta1 { note: "024" }),
                 ));
             }
             return;
@@ -1209,7 +1295,11 @@ impl<R: Read> X12Reader<R> {
                         .with_ack(AckCode::Ik5 { code: "3" }),
                     );
                 }
-                range = if t.oversized { t.start..t.start } else { t.start..end };
+                range = if t.oversized {
+                    t.start..t.start
+                } else {
+                    t.start..end
+                };
             }
         }
         let unit = TransactionUnit {
@@ -1227,7 +1317,8 @@ impl<R: Read> X12Reader<R> {
         self.items.push(Item::Transaction(unit));
     }
 
-    fn other_segment(&mut self, offset: u64, id: String) {
+    /// Counts a body segment; `id` is given only when it must be shown (errors).
+    fn other_segment(&mut self, offset: u64, id: Option<String>) {
         let cap = self.opts.max_transaction_bytes;
         let file = Arc::clone(&self.file);
         let in_txn = match self.open.as_mut().and_then(|o| o.txn.as_mut()) {
@@ -1240,7 +1331,9 @@ impl<R: Read> X12Reader<R> {
                             &file,
                             Severity::Error,
                             "transaction-too-large",
-                            format!("the transaction set is larger than {cap} bytes and was not read"),
+                            format!(
+                                "the transaction set is larger than {cap} bytes and was not read"
+                            ),
                         )
                         .at(Location {
                             byte_offset: Some(t.offset),
@@ -1255,6 +1348,7 @@ impl<R: Read> X12Reader<R> {
             None => false,
         };
         if !in_txn {
+            let id = id.unwrap_or_default();
             let o = self.open.as_ref();
             let loc = Location {
                 byte_offset: Some(offset),
@@ -1280,6 +1374,11 @@ impl<R: Read> X12Reader<R> {
     }
 
     fn finish(&mut self) {
+        if self.interchanges == 0 {
+            // A file with no ISA at all gets one clear error, not a preamble warning too.
+            self.skipped_from = None;
+            self.skipped_nonblank = false;
+        }
         self.flush_skipped();
         if self.open.is_some() {
             let offset = self.base + self.buf.len() as u64;
@@ -1311,7 +1410,13 @@ pub fn printable_id(id: &[u8]) -> String {
     let s: String = id
         .iter()
         .take(3)
-        .map(|&b| if b.is_ascii_alphanumeric() { b as char } else { '?' })
+        .map(|&b| {
+            if b.is_ascii_alphanumeric() {
+                b as char
+            } else {
+                '?'
+            }
+        })
         .collect();
     if id.len() > 3 {
         format!("{s}…")

@@ -9,28 +9,100 @@ use super::isa::Delimiters;
 use nom::IResult;
 use std::borrow::Cow;
 
-/// One segment, without its terminator.
+/// How many element separator positions a segment keeps inline; longer segments fall back to
+/// scanning for the elements beyond.
+const INDEXED: usize = 24;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Body<'a> {
+    /// Valid UTF-8 (the normal case): elements are sliced without re-validation.
+    Text(Cow<'a, str>),
+    /// Bytes that are not valid UTF-8; elements are validated one by one.
+    Bytes(Cow<'a, [u8]>),
+}
+
+/// One segment, without its terminator, with its element positions indexed once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment<'a> {
     /// Byte offset of the segment's first byte in the file.
     pub offset: u64,
-    bytes: Cow<'a, [u8]>,
+    body: Body<'a>,
     delims: Delimiters,
+    /// Positions of the first `INDEXED` element separators.
+    seps: [u16; INDEXED],
+    /// Number of separators recorded in `seps`.
+    count: u8,
+    /// True when the segment has more separators than recorded, or is too long to index.
+    overflow: bool,
 }
 
 impl<'a> Segment<'a> {
     /// Wraps bytes (no terminator) read with the given delimiters.
     pub fn new(offset: u64, bytes: Cow<'a, [u8]>, delims: Delimiters) -> Self {
-        Segment {
+        let body = match bytes {
+            Cow::Borrowed(b) => match std::str::from_utf8(b) {
+                Ok(s) => Body::Text(Cow::Borrowed(s)),
+                Err(_) => Body::Bytes(Cow::Borrowed(b)),
+            },
+            Cow::Owned(v) => match String::from_utf8(v) {
+                Ok(s) => Body::Text(Cow::Owned(s)),
+                Err(e) => Body::Bytes(Cow::Owned(e.into_bytes())),
+            },
+        };
+        Self::index(offset, body, delims)
+    }
+
+    /// Wraps text that is already known to be valid UTF-8.
+    pub fn from_text(offset: u64, text: Cow<'a, str>, delims: Delimiters) -> Self {
+        Self::index(offset, Body::Text(text), delims)
+    }
+
+    fn index(offset: u64, body: Body<'a>, delims: Delimiters) -> Self {
+        let mut seg = Segment {
             offset,
-            bytes,
+            body,
             delims,
+            seps: [0; INDEXED],
+            count: 0,
+            overflow: false,
+        };
+        let bytes = seg.raw();
+        if bytes.len() > usize::from(u16::MAX) {
+            seg.overflow = true;
+            return seg;
         }
+        let mut seps = [0u16; INDEXED];
+        let mut count = 0usize;
+        let mut overflow = false;
+        for at in memchr::memchr_iter(delims.element, bytes) {
+            match seps.get_mut(count) {
+                Some(slot) => {
+                    *slot = at as u16;
+                    count += 1;
+                }
+                None => {
+                    overflow = true;
+                    break;
+                }
+            }
+        }
+        seg.seps = seps;
+        seg.count = count as u8;
+        seg.overflow = overflow;
+        seg
     }
 
     /// The raw bytes of the segment, without terminator.
     pub fn raw(&self) -> &[u8] {
-        &self.bytes
+        match &self.body {
+            Body::Text(s) => s.as_bytes(),
+            Body::Bytes(b) => b,
+        }
+    }
+
+    /// True when the segment is valid UTF-8 text.
+    pub fn is_text(&self) -> bool {
+        matches!(self.body, Body::Text(_))
     }
 
     /// The delimiters the segment was read with.
@@ -38,68 +110,107 @@ impl<'a> Segment<'a> {
         self.delims
     }
 
+    /// Byte range of element `n` (0 = id), or None when absent.
+    fn range(&self, n: usize) -> Option<(usize, usize)> {
+        let len = self.raw().len();
+        let count = usize::from(self.count);
+        if self.overflow && n >= count {
+            // Beyond the index: scan from the last indexed separator.
+            let (from, skip) = match count.checked_sub(1).and_then(|i| self.seps.get(i)) {
+                Some(&p) if !self.seps.is_empty() && count > 0 => (usize::from(p) + 1, n - count),
+                _ => (0, n),
+            };
+            let rest = self.raw().get(from..)?;
+            let mut start = 0;
+            let mut it = memchr::memchr_iter(self.delims.element, rest);
+            for _ in 0..skip {
+                start = it.next()? + 1;
+            }
+            let end = it.next().unwrap_or(rest.len());
+            return Some((from + start, from + end));
+        }
+        if n > count {
+            return None;
+        }
+        let start = if n == 0 {
+            0
+        } else {
+            usize::from(*self.seps.get(n - 1)?) + 1
+        };
+        let end = if n < count {
+            usize::from(*self.seps.get(n)?)
+        } else {
+            len
+        };
+        Some((start, end))
+    }
+
     /// The segment identifier (`NM1`, `HL`…), the bytes before the first element separator.
     pub fn id(&self) -> &[u8] {
-        let b: &[u8] = &self.bytes;
-        match memchr::memchr(self.delims.element, b) {
-            Some(n) => b.get(..n).unwrap_or(b),
-            None => b,
-        }
+        self.element(0)
     }
 
     /// The segment identifier as text (empty when it is not ASCII).
     pub fn id_str(&self) -> &str {
-        std::str::from_utf8(self.id()).unwrap_or("")
+        self.get(0)
     }
 
     /// Element `n` (1-based) as raw bytes; empty when absent. Element 0 is the id.
     pub fn element(&self, n: usize) -> &[u8] {
-        let mut it = self.bytes.split(|&b| b == self.delims.element);
-        it.nth(n).unwrap_or(&[])
+        self.range(n)
+            .and_then(|(a, b)| self.raw().get(a..b))
+            .unwrap_or(&[])
     }
 
     /// Element `n` as text; empty when absent or not valid UTF-8.
     pub fn get(&self, n: usize) -> &str {
-        std::str::from_utf8(self.element(n)).unwrap_or("")
+        let Some((a, b)) = self.range(n) else {
+            return "";
+        };
+        match &self.body {
+            Body::Text(s) => s.get(a..b).unwrap_or(""),
+            Body::Bytes(bytes) => bytes
+                .get(a..b)
+                .and_then(|e| std::str::from_utf8(e).ok())
+                .unwrap_or(""),
+        }
     }
 
     /// Number of elements after the id (trailing empty elements included as sent).
     pub fn element_count(&self) -> usize {
-        memchr::memchr_iter(self.delims.element, &self.bytes).count()
+        if self.overflow {
+            memchr::memchr_iter(self.delims.element, self.raw()).count()
+        } else {
+            usize::from(self.count)
+        }
     }
 
     /// Component `c` (1-based) of element `n`, as text.
     pub fn component(&self, n: usize, c: usize) -> &str {
-        let e = self.element(n);
-        let part = e
-            .split(|&b| b == self.delims.component)
+        let comp = self.delims.component as char;
+        self.get(n)
+            .split(comp)
             .nth(c.saturating_sub(1))
-            .unwrap_or(&[]);
-        std::str::from_utf8(part).unwrap_or("")
+            .unwrap_or("")
     }
 
     /// All components of element `n`, as text.
     pub fn components(&self, n: usize) -> impl Iterator<Item = &str> {
-        let comp = self.delims.component;
-        self.element(n)
-            .split(move |&b| b == comp)
-            .map(|p| std::str::from_utf8(p).unwrap_or(""))
+        let comp = self.delims.component as char;
+        self.get(n).split(comp)
     }
 
     /// All elements after the id, as raw bytes.
     pub fn elements(&self) -> impl Iterator<Item = &[u8]> {
-        self.bytes.split(|&b| b == self.delims.element).skip(1)
+        self.raw().split(|&b| b == self.delims.element).skip(1)
     }
 
     /// Repetitions of element `n` (split on the repetition separator when there is one).
     pub fn repetitions(&self, n: usize) -> Vec<&str> {
-        let e = self.element(n);
+        let e = self.get(n);
         match self.delims.repetition {
-            Some(r) => e
-                .split(|&b| b == r)
-                .map(|p| std::str::from_utf8(p).unwrap_or(""))
-                .collect(),
-            None => vec![std::str::from_utf8(e).unwrap_or("")],
+            Some(r) => e.split(r as char).collect(),
+            None => vec![e],
         }
     }
 
@@ -110,10 +221,17 @@ impl<'a> Segment<'a> {
 
     /// Makes the segment own its bytes so it can outlive the input buffer.
     pub fn into_owned(self) -> Segment<'static> {
+        let body = match self.body {
+            Body::Text(s) => Body::Text(Cow::Owned(s.into_owned())),
+            Body::Bytes(b) => Body::Bytes(Cow::Owned(b.into_owned())),
+        };
         Segment {
             offset: self.offset,
-            bytes: Cow::Owned(self.bytes.into_owned()),
+            body,
             delims: self.delims,
+            seps: self.seps,
+            count: self.count,
+            overflow: self.overflow,
         }
     }
 }
@@ -150,11 +268,32 @@ fn segment_body(term: u8) -> impl Fn(&[u8]) -> IResult<&[u8], &[u8]> {
     }
 }
 
-/// Finds the next segment in `input` starting at `pos`; `base` is the file offset of `input[0]`.
-pub fn scan_segment(input: &[u8], pos: usize, base: u64, d: Delimiters) -> Scanned<'_> {
+/// A segment body found by [`scan_body`], before it is indexed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Scan<'a> {
+    /// A complete segment body (layout removed) and the position after its terminator.
+    Body {
+        /// Position of the segment's first byte.
+        start: usize,
+        /// The bytes without terminator.
+        body: Cow<'a, [u8]>,
+        /// Position after the terminator.
+        end: usize,
+    },
+    /// Only whitespace remains.
+    End,
+    /// Bytes remain but no terminator follows them.
+    Unterminated {
+        /// Position of the first non-blank byte.
+        start: usize,
+    },
+}
+
+/// Finds the next segment body in `input` starting at `pos`, without indexing it.
+pub fn scan_body(input: &[u8], pos: usize, d: Delimiters) -> Scan<'_> {
     let rest = input.get(pos..).unwrap_or(&[]);
     let Some(skip) = rest.iter().position(|&b| !is_blank(b)) else {
-        return Scanned::End;
+        return Scan::End;
     };
     let start = pos + skip;
     let from = input.get(start..).unwrap_or(&[]);
@@ -162,25 +301,42 @@ pub fn scan_segment(input: &[u8], pos: usize, base: u64, d: Delimiters) -> Scann
         Ok((after, body)) => {
             let end = input.len() - after.len();
             let newline_term = d.segment == b'\n' || d.segment == b'\r';
-            let bytes: Cow<'_, [u8]> = if newline_term {
+            let body: Cow<'_, [u8]> = if newline_term {
                 Cow::Borrowed(body.strip_suffix(b"\r").unwrap_or(body))
             } else if memchr::memchr2(b'\r', b'\n', body).is_some() {
-                Cow::Owned(body.iter().copied().filter(|&b| b != b'\r' && b != b'\n').collect())
+                Cow::Owned(
+                    body.iter()
+                        .copied()
+                        .filter(|&b| b != b'\r' && b != b'\n')
+                        .collect(),
+                )
             } else {
                 Cow::Borrowed(body)
             };
-            Scanned::Segment {
-                segment: Segment::new(base + start as u64, bytes, d),
-                end,
-            }
+            Scan::Body { start, body, end }
         }
-        Err(_) => Scanned::Unterminated { start },
+        Err(_) => Scan::Unterminated { start },
+    }
+}
+
+/// Finds the next segment in `input` starting at `pos`; `base` is the file offset of `input[0]`.
+pub fn scan_segment(input: &[u8], pos: usize, base: u64, d: Delimiters) -> Scanned<'_> {
+    match scan_body(input, pos, d) {
+        Scan::Body { start, body, end } => Scanned::Segment {
+            segment: Segment::new(base + start as u64, body, d),
+            end,
+        },
+        Scan::End => Scanned::End,
+        Scan::Unterminated { start } => Scanned::Unterminated { start },
     }
 }
 
 /// Iterates the segments of a byte range that is known to hold whole segments.
+///
+/// The range is validated as UTF-8 once; segments of a valid range are sliced as text.
 pub struct Segments<'a> {
     input: &'a [u8],
+    text: Option<&'a str>,
     pos: usize,
     base: u64,
     delims: Delimiters,
@@ -191,9 +347,24 @@ impl<'a> Segments<'a> {
     pub fn new(input: &'a [u8], base: u64, delims: Delimiters) -> Self {
         Segments {
             input,
+            text: std::str::from_utf8(input).ok(),
             pos: 0,
             base,
             delims,
+        }
+    }
+
+    fn make(&self, start: usize, body: Cow<'a, [u8]>) -> Segment<'a> {
+        let offset = self.base + start as u64;
+        match (self.text, body) {
+            (Some(text), Cow::Borrowed(b)) => {
+                let from = b.as_ptr() as usize - self.input.as_ptr() as usize;
+                match text.get(from..from + b.len()) {
+                    Some(s) => Segment::from_text(offset, Cow::Borrowed(s), self.delims),
+                    None => Segment::new(offset, Cow::Borrowed(b), self.delims),
+                }
+            }
+            (_, body) => Segment::new(offset, body, self.delims),
         }
     }
 }
@@ -201,13 +372,13 @@ impl<'a> Segments<'a> {
 impl<'a> Iterator for Segments<'a> {
     type Item = Segment<'a>;
     fn next(&mut self) -> Option<Segment<'a>> {
-        match scan_segment(self.input, self.pos, self.base, self.delims) {
-            Scanned::Segment { segment, end } => {
+        match scan_body(self.input, self.pos, self.delims) {
+            Scan::Body { start, body, end } => {
                 self.pos = end;
-                Some(segment)
+                Some(self.make(start, body))
             }
-            Scanned::End => None,
-            Scanned::Unterminated { start } => {
+            Scan::End => None,
+            Scan::Unterminated { start } => {
                 // A final segment without terminator: yield it once so nothing is lost.
                 let body = self.input.get(start..).unwrap_or(&[]);
                 self.pos = self.input.len();
@@ -216,11 +387,7 @@ impl<'a> Iterator for Segments<'a> {
                     .rposition(|&b| !is_blank(b))
                     .and_then(|n| body.get(..=n))
                     .unwrap_or(body);
-                Some(Segment::new(
-                    self.base + start as u64,
-                    Cow::Borrowed(body),
-                    self.delims,
-                ))
+                Some(self.make(start, Cow::Borrowed(body)))
             }
         }
     }
@@ -232,7 +399,11 @@ mod tests {
 
     #[test]
     fn splits_elements_and_components() {
-        let s = Segment::new(0, Cow::Borrowed(b"SV1*HC:73721:RT*1200*UN*1"), Delimiters::default());
+        let s = Segment::new(
+            0,
+            Cow::Borrowed(b"SV1*HC:73721:RT*1200*UN*1"),
+            Delimiters::default(),
+        );
         assert_eq!(s.id(), b"SV1");
         assert_eq!(s.get(2), "1200");
         assert_eq!(s.component(1, 2), "73721");

@@ -1,0 +1,618 @@
+//! Deterministic generators of realistic inputs for benchmarks and large end-to-end runs.
+//!
+//! The same seed gives the same bytes. Members and providers come from fixed pools that match
+//! the bundled sample rosters (`samples/reference/`), with a small share of unknown members so
+//! the rejection path is exercised too. Scenarios mix imaging, surgery, office visits, consults,
+//! DME, home health, dialysis, admissions (SNF, maternity, emergency), dental and therapy.
+
+use crate::x12::write::{LineEnding, SegmentWriter};
+use crate::x12::Delimiters;
+use std::io::{self, Write};
+
+/// A small, fast, deterministic pseudo-random generator (SplitMix64).
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeds the generator.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// A number in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+    /// True with probability `pct`/100.
+    pub fn chance(&mut self, pct: u64) -> bool {
+        self.below(100) < pct
+    }
+    /// One element of a non-empty slice.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
+        items.get(self.below(items.len() as u64) as usize)
+    }
+}
+
+/// Number of members in the sample eligibility roster.
+pub const MEMBER_POOL: u32 = 300;
+/// Number of providers in the sample provider roster.
+pub const PROVIDER_POOL: u32 = 150;
+
+/// Member id number `n` of the pool (1-based): `MBR000001`…
+pub fn member_id(n: u32) -> String {
+    format!("MBR{n:06}")
+}
+
+/// A valid NPI (Luhn check digit over `80840` + 9 digits) for provider number `n`.
+pub fn provider_npi(n: u32) -> String {
+    let base = format!("{:09}", 100_000_000 + n * 7919);
+    let digits: Vec<u32> = format!("80840{base}")
+        .bytes()
+        .map(|b| u32::from(b - b'0'))
+        .collect();
+    // Luhn: double every second digit from the right of the payload (check digit excluded).
+    let mut sum = 0;
+    for (i, d) in digits.iter().rev().enumerate() {
+        let v = if i % 2 == 0 {
+            let x = d * 2;
+            if x > 9 {
+                x - 9
+            } else {
+                x
+            }
+        } else {
+            *d
+        };
+        sum += v;
+    }
+    let check = (10 - sum % 10) % 10;
+    format!("{base}{check}")
+}
+
+/// True when `npi` is 10 digits with a valid Luhn check digit.
+pub fn npi_is_valid(npi: &str) -> bool {
+    if npi.len() != 10 || !npi.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let digits: Vec<u32> = format!("80840{npi}")
+        .bytes()
+        .map(|b| u32::from(b - b'0'))
+        .collect();
+    let mut sum = 0;
+    for (i, d) in digits.iter().rev().enumerate() {
+        let v = if i % 2 == 1 {
+            let x = d * 2;
+            if x > 9 {
+                x - 9
+            } else {
+                x
+            }
+        } else {
+            *d
+        };
+        sum += v;
+    }
+    sum % 10 == 0
+}
+
+/// One kind of request the generator writes.
+#[derive(Debug, Clone, Copy)]
+struct Scenario {
+    category: &'static str,
+    service_type: &'static str,
+    place: &'static str,
+    line: Line,
+    codes: &'static [&'static str],
+    diagnoses: &'static [&'static str],
+    units: (u32, u32),
+    admission: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Line {
+    Professional,
+    Institutional(&'static str),
+    Dental,
+}
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        category: "HS",
+        service_type: "62",
+        place: "22",
+        line: Line::Professional,
+        codes: &["73721", "70553", "72148"],
+        diagnoses: &["M25561", "G4489", "M5416"],
+        units: (1, 1),
+        admission: None,
+    },
+    Scenario {
+        category: "HS",
+        service_type: "2",
+        place: "24",
+        line: Line::Professional,
+        codes: &["29881", "47562", "66984"],
+        diagnoses: &["M23221", "K8020", "H2511"],
+        units: (1, 1),
+        admission: None,
+    },
+    Scenario {
+        category: "SC",
+        service_type: "3",
+        place: "11",
+        line: Line::Professional,
+        codes: &["99243", "99244"],
+        diagnoses: &["I10", "E119", "R079"],
+        units: (1, 1),
+        admission: None,
+    },
+    Scenario {
+        category: "HS",
+        service_type: "1",
+        place: "11",
+        line: Line::Professional,
+        codes: &["99213", "99214"],
+        diagnoses: &["J069", "Z0000", "N926"],
+        units: (1, 1),
+        admission: None,
+    },
+    Scenario {
+        category: "HS",
+        service_type: "12",
+        place: "12",
+        line: Line::Professional,
+        codes: &["E0601", "E0470", "K0823"],
+        diagnoses: &["G4733", "J449"],
+        units: (1, 1),
+        admission: None,
+    },
+    Scenario {
+        category: "HS",
+        service_type: "42",
+        place: "12",
+        line: Line::Professional,
+        codes: &["G0154", "G0151"],
+        diagnoses: &["I509", "Z9181"],
+        units: (6, 20),
+        admission: None,
+    },
+    Scenario {
+        category: "HS",
+        service_type: "76",
+        place: "65",
+        line: Line::Professional,
+        codes: &["90935", "90937"],
+        diagnoses: &["N186"],
+        units: (12, 13),
+        admission: None,
+    },
+    Scenario {
+        category: "HS",
+        service_type: "PT",
+        place: "11",
+        line: Line::Professional,
+        codes: &["97110", "97140"],
+        diagnoses: &["M545", "S83511A"],
+        units: (6, 24),
+        admission: None,
+    },
+    Scenario {
+        category: "AR",
+        service_type: "48",
+        place: "21",
+        line: Line::Institutional("0120"),
+        codes: &["27447", "33510"],
+        diagnoses: &["M1711", "I2510"],
+        units: (2, 5),
+        admission: Some("3"),
+    },
+    Scenario {
+        category: "AR",
+        service_type: "69",
+        place: "21",
+        line: Line::Institutional("0720"),
+        codes: &["59400", "59510"],
+        diagnoses: &["O800", "O321XX0"],
+        units: (2, 5),
+        admission: Some("3"),
+    },
+    Scenario {
+        category: "AR",
+        service_type: "AG",
+        place: "31",
+        line: Line::Institutional("0190"),
+        codes: &["99304"],
+        diagnoses: &["S72001A", "I639"],
+        units: (10, 30),
+        admission: Some("3"),
+    },
+    Scenario {
+        category: "AR",
+        service_type: "48",
+        place: "21",
+        line: Line::Institutional("0450"),
+        codes: &["99223"],
+        diagnoses: &["I214", "J189"],
+        units: (1, 4),
+        admission: Some("1"),
+    },
+    Scenario {
+        category: "HS",
+        service_type: "35",
+        place: "11",
+        line: Line::Dental,
+        codes: &["D7240", "D2750"],
+        diagnoses: &["K011", "K0252"],
+        units: (1, 1),
+        admission: None,
+    },
+    Scenario {
+        category: "HS",
+        service_type: "70",
+        place: "21",
+        line: Line::Professional,
+        codes: &["50360"],
+        diagnoses: &["N186"],
+        units: (1, 1),
+        admission: None,
+    },
+    Scenario {
+        category: "HS",
+        service_type: "2",
+        place: "22",
+        line: Line::Professional,
+        codes: &["15823", "0042T"],
+        diagnoses: &["H02831", "I639"],
+        units: (1, 1),
+        admission: None,
+    },
+];
+
+const LAST_NAMES: &[&str] = &[
+    "GARCIA", "NGUYEN", "SMITH", "PATEL", "KIM", "LOPEZ", "JOHNSON", "CHEN", "BROWN", "MARTINEZ",
+    "DAVIS", "WILSON",
+];
+const FIRST_NAMES: &[&str] = &[
+    "MARIA", "JAMES", "LINDA", "ROBERT", "ANH", "PRIYA", "DAVID", "SOFIA", "MICHAEL", "GRACE",
+    "LUIS", "EMMA",
+];
+
+/// Options for a generated 278 file.
+#[derive(Debug, Clone)]
+pub struct X12GenOptions {
+    /// Number of 278 requests (transaction sets).
+    pub transactions: u64,
+    /// Transactions per interchange (each interchange has one functional group).
+    pub per_interchange: u64,
+    /// Random seed.
+    pub seed: u64,
+    /// The date the requests are "sent" (BHT04), as (year, month, day).
+    pub sent: (i32, u32, u32),
+}
+
+impl Default for X12GenOptions {
+    fn default() -> Self {
+        X12GenOptions {
+            transactions: 1000,
+            per_interchange: 5000,
+            seed: 278,
+            sent: (2026, 11, 20),
+        }
+    }
+}
+
+fn ymd_plus(sent: (i32, u32, u32), days: i64) -> String {
+    let base =
+        chrono::NaiveDate::from_ymd_opt(sent.0, sent.1, sent.2).unwrap_or(chrono::NaiveDate::MIN);
+    let d = base + chrono::Duration::days(days);
+    d.format("%Y%m%d").to_string()
+}
+
+/// Writes a generated 278 request file; returns the number of bytes written.
+///
+/// Interchanges alternate between two layouts: `*^:~` with a newline after each segment, and
+/// `|^>~` with CRLF, so both styles are exercised by every large run.
+pub fn write_x12<W: Write>(out: W, opts: &X12GenOptions) -> io::Result<u64> {
+    let mut rng = Rng::new(opts.seed);
+    let mut out = out;
+    let mut total = 0u64;
+    let mut written = 0u64;
+    let mut ic = 0u32;
+    let per = opts.per_interchange.max(1);
+    while written < opts.transactions {
+        let n = per.min(opts.transactions - written);
+        ic += 1;
+        let (delims, ending) = if !ic.is_multiple_of(2) {
+            (Delimiters::default(), LineEnding::Lf)
+        } else {
+            (
+                Delimiters {
+                    element: b'|',
+                    repetition: Some(b'^'),
+                    component: b'>',
+                    segment: b'~',
+                },
+                LineEnding::CrLf,
+            )
+        };
+        let mut w = SegmentWriter::new(&mut out, delims, ending);
+        let date = ymd_plus(opts.sent, 0);
+        let yymmdd = date.get(2..).unwrap_or("");
+        w.isa(
+            "ZZ",
+            "CLEARINGHOUSE01",
+            "ZZ",
+            "UMBATCHUMO",
+            yymmdd,
+            "0200",
+            ic,
+            ic.is_multiple_of(3),
+            "P",
+        )?;
+        w.segment(
+            "GS",
+            &[
+                "HI",
+                "CLEARINGHOUSE01",
+                "UMBATCHUMO",
+                &date,
+                "0200",
+                &ic.to_string(),
+                "X",
+                "005010X217",
+            ],
+        )?;
+        for t in 0..n {
+            write_request(&mut w, &mut rng, opts, written + t + 1)?;
+        }
+        w.segment("GE", &[&n.to_string(), &ic.to_string()])?;
+        w.segment("IEA", &["1", &format!("{ic:09}")])?;
+        total += w.bytes_written();
+        written += n;
+    }
+    out.flush()?;
+    Ok(total)
+}
+
+fn write_request<W: Write>(
+    w: &mut SegmentWriter<W>,
+    rng: &mut Rng,
+    opts: &X12GenOptions,
+    seq: u64,
+) -> io::Result<()> {
+    let Some(sc) = rng.pick(SCENARIOS).copied() else {
+        return Ok(());
+    };
+    let st02 = format!("{:04}", seq % 1_000_000_000);
+    let st02 = if st02.len() > 9 {
+        st02[st02.len() - 9..].to_string()
+    } else {
+        st02
+    };
+    w.segment("ST", &["278", &st02, "005010X217"])?;
+    let sent = ymd_plus(opts.sent, 0);
+    let hour = 6 + rng.below(12);
+    let minute = rng.below(60);
+    let time = format!("{hour:02}{minute:02}");
+    w.segment(
+        "BHT",
+        &["0007", "13", &format!("REQ{seq:08}"), &sent, &time],
+    )?;
+    w.segment("HL", &["1", "", "20", "1"])?;
+    w.segment(
+        "NM1",
+        &[
+            "X3",
+            "2",
+            "UMBATCH MEDICAL GROUP",
+            "",
+            "",
+            "",
+            "",
+            "PI",
+            "UMB01",
+        ],
+    )?;
+    w.segment("HL", &["2", "1", "21", "1"])?;
+    let requester = provider_npi(1 + rng.below(u64::from(PROVIDER_POOL)) as u32);
+    w.segment(
+        "NM1",
+        &[
+            "1P",
+            "2",
+            "VALLEY PHYSICIANS GROUP",
+            "",
+            "",
+            "",
+            "",
+            "XX",
+            &requester,
+        ],
+    )?;
+    w.segment(
+        "PER",
+        &["IC", "INTAKE DESK", "TE", "5555550100", "FX", "5555550199"],
+    )?;
+    w.segment("HL", &["3", "2", "22", "1"])?;
+    // About 3% of requests name a member the roster does not know.
+    let member = if rng.chance(3) {
+        format!("ZZ{:07}", rng.below(9_999_999))
+    } else {
+        member_id(1 + rng.below(u64::from(MEMBER_POOL)) as u32)
+    };
+    let last = rng.pick(LAST_NAMES).copied().unwrap_or("DOE");
+    let first = rng.pick(FIRST_NAMES).copied().unwrap_or("PAT");
+    w.segment("NM1", &["IL", "1", last, first, "", "", "", "MI", &member])?;
+    let dob = format!(
+        "{}{:02}{:02}",
+        1940 + rng.below(70),
+        1 + rng.below(12),
+        1 + rng.below(28)
+    );
+    let gender = if rng.chance(50) { "F" } else { "M" };
+    w.segment("DMG", &["D8", &dob, gender])?;
+    let mut hl = 4;
+    if rng.chance(10) {
+        w.segment("HL", &["4", "3", "23", "1"])?;
+        w.segment("NM1", &["QC", "1", last, "ALEX"])?;
+        w.segment("DMG", &["D8", "20150607", "U"])?;
+        w.segment("INS", &["N", "19"])?;
+        hl = 5;
+    }
+    let event_hl = hl;
+    w.segment(
+        "HL",
+        &[
+            &event_hl.to_string(),
+            &(event_hl - 1).to_string(),
+            "EV",
+            "1",
+        ],
+    )?;
+    w.segment("TRN", &["1", &format!("TRK{seq:010}"), "1999999999"])?;
+    let urgency = match rng.below(10) {
+        0 => "03",
+        1 => "U",
+        _ => "",
+    };
+    let place = w.composite(&[sc.place, if sc.category == "AR" { "A" } else { "B" }]);
+    let place = if sc.category == "AR" {
+        w.composite(&["11", "A"])
+    } else {
+        place
+    };
+    w.segment_composite(
+        "UM",
+        &[sc.category, "I", sc.service_type, &place, "", urgency],
+    )?;
+    // Service dates: mostly ahead, some already past (retro), a few very soon.
+    let offset = match rng.below(10) {
+        0 => -(1 + rng.below(20) as i64),
+        1 => 1,
+        _ => 3 + rng.below(30) as i64,
+    };
+    let from = ymd_plus(opts.sent, offset);
+    let units = sc.units.0 + rng.below(u64::from(sc.units.1 - sc.units.0 + 1)) as u32;
+    let to = ymd_plus(opts.sent, offset + i64::from(units.max(1)));
+    if rng.chance(5) {
+        w.segment("REF", &["BB", &format!("AUTH{:07}", rng.below(9_999_999))])?;
+    }
+    if sc.category == "AR" {
+        w.segment("DTP", &["435", "D8", &from])?;
+    } else {
+        w.segment("DTP", &["AAH", "RD8", &format!("{from}-{to}")])?;
+    }
+    let dx = rng.pick(sc.diagnoses).copied().unwrap_or("R69");
+    let hi1 = w.composite(&["ABK", dx]);
+    if rng.chance(40) {
+        let dx2 = rng.pick(sc.diagnoses).copied().unwrap_or("R69");
+        let hi2 = w.composite(&["ABF", dx2]);
+        w.segment_composite("HI", &[&hi1, &hi2])?;
+    } else {
+        w.segment_composite("HI", &[&hi1])?;
+    }
+    if sc.category == "AR" {
+        w.segment("HSD", &["DY", &units.to_string()])?;
+        w.segment("CL1", &[sc.admission.unwrap_or("3")])?;
+    }
+    if rng.chance(60) {
+        w.segment("PWK", &["09", "FX", "", "", "AC", &format!("ATT{seq:08}")])?;
+    }
+    if rng.chance(50) {
+        w.segment("PWK", &["LA", "EL"])?;
+    }
+    if urgency == "03" || (offset < 0 && rng.chance(50)) {
+        w.segment(
+            "MSG",
+            &["PATIENT SEEN IN EMERGENCY DEPARTMENT, SERVICE COULD NOT WAIT"],
+        )?;
+    }
+    let servicing = provider_npi(1 + rng.below(u64::from(PROVIDER_POOL)) as u32);
+    let code = if sc.category == "AR" { "FA" } else { "SJ" };
+    w.segment(
+        "NM1",
+        &[
+            code,
+            "2",
+            "COMMUNITY CARE PROVIDER",
+            "",
+            "",
+            "",
+            "",
+            "XX",
+            &servicing,
+        ],
+    )?;
+    let lines = if matches!(sc.line, Line::Professional) && rng.chance(20) {
+        2
+    } else {
+        1
+    };
+    for l in 0..lines {
+        let line_hl = event_hl + 1 + l;
+        w.segment(
+            "HL",
+            &[&line_hl.to_string(), &event_hl.to_string(), "SS", "0"],
+        )?;
+        w.segment("TRN", &["1", &format!("SVC{seq:08}{l}"), "1999999999"])?;
+        w.segment("UM", &["HS", "I"])?;
+        w.segment("DTP", &["472", "RD8", &format!("{from}-{to}")])?;
+        let proc = rng.pick(sc.codes).copied().unwrap_or("99213");
+        let charge = (100 + rng.below(4900)).to_string();
+        match sc.line {
+            Line::Professional => {
+                let c = w.composite(&["HC", proc]);
+                w.segment_composite("SV1", &[&c, &charge, "UN", &units.to_string()])?;
+            }
+            Line::Institutional(rev) => {
+                let c = w.composite(&["HC", proc]);
+                w.segment_composite("SV2", &[rev, &c, &charge, "DA", &units.to_string()])?;
+            }
+            Line::Dental => {
+                let c = w.composite(&["AD", proc]);
+                w.segment_composite("SV3", &[&c, &charge, "", "", "", "1"])?;
+                w.segment("TOO", &["JP", &(1 + rng.below(32)).to_string()])?;
+            }
+        }
+    }
+    let count = w.segments_since_st() + 1;
+    w.segment("SE", &[&count.to_string(), &st02])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npis_pass_luhn() {
+        assert!(npi_is_valid("1234567893"));
+        assert!(npi_is_valid("1987654328"));
+        assert!(!npi_is_valid("1234567890"));
+        for n in 1..=PROVIDER_POOL {
+            assert!(npi_is_valid(&provider_npi(n)), "{}", provider_npi(n));
+        }
+    }
+
+    #[test]
+    fn same_seed_same_bytes() {
+        let o = X12GenOptions {
+            transactions: 50,
+            per_interchange: 20,
+            ..X12GenOptions::default()
+        };
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        write_x12(&mut a, &o).unwrap();
+        write_x12(&mut b, &o).unwrap();
+        assert_eq!(a, b);
+        assert!(a.len() > 10_000);
+    }
+}

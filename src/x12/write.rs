@@ -1,0 +1,257 @@
+//! Writing X12: segments with trailing empties trimmed, data never containing a delimiter, and
+//! counts kept by the writer so SE01/GE01/IEA01 are computed from what was really written.
+//!
+//! X12 5010 has no escape character (reference §1.3): a data value holding a delimiter cannot be
+//! sent. The writer replaces such characters (and control characters) with a space, so a value
+//! from a fax or a policy message can never break the envelope.
+
+use super::isa::Delimiters;
+use std::io::{self, Write};
+
+/// What follows each segment terminator, for readability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineEnding {
+    /// Nothing: one long line.
+    None,
+    /// `\n` after each terminator.
+    Lf,
+    /// `\r\n` after each terminator.
+    CrLf,
+}
+
+impl LineEnding {
+    fn bytes(self) -> &'static [u8] {
+        match self {
+            LineEnding::None => b"",
+            LineEnding::Lf => b"\n",
+            LineEnding::CrLf => b"\r\n",
+        }
+    }
+}
+
+/// Streams segments to any `Write`, counting them since the last ST.
+pub struct SegmentWriter<W: Write> {
+    out: W,
+    delims: Delimiters,
+    ending: LineEnding,
+    since_st: u32,
+    written: u64,
+    scratch: Vec<u8>,
+}
+
+impl<W: Write> SegmentWriter<W> {
+    /// A writer with the given delimiters and line ending.
+    pub fn new(out: W, delims: Delimiters, ending: LineEnding) -> Self {
+        SegmentWriter {
+            out,
+            delims,
+            ending,
+            since_st: 0,
+            written: 0,
+            scratch: Vec::with_capacity(256),
+        }
+    }
+
+    /// The delimiters in use.
+    pub fn delimiters(&self) -> Delimiters {
+        self.delims
+    }
+
+    /// Segments written since (and including) the last ST.
+    pub fn segments_since_st(&self) -> u32 {
+        self.since_st
+    }
+
+    /// Bytes written so far.
+    pub fn bytes_written(&self) -> u64 {
+        self.written
+    }
+
+    /// Makes a value safe: delimiters and control characters become spaces; trailing spaces go.
+    pub fn clean_into(&self, value: &str, buf: &mut Vec<u8>) {
+        let start = buf.len();
+        for &b in value.as_bytes() {
+            if self.delims.is_delimiter(b) || b < 0x20 || b == 0x7f {
+                buf.push(b' ');
+            } else {
+                buf.push(b);
+            }
+        }
+        while buf.len() > start && buf.last() == Some(&b' ') {
+            buf.pop();
+        }
+    }
+
+    /// A composite value from components (cleaned, trailing empty components dropped).
+    pub fn composite(&self, parts: &[&str]) -> String {
+        let mut buf = Vec::new();
+        let last = parts.iter().rposition(|p| !p.trim().is_empty());
+        if let Some(last) = last {
+            for (i, p) in parts.iter().take(last + 1).enumerate() {
+                if i > 0 {
+                    buf.push(self.delims.component);
+                }
+                self.clean_into(p, &mut buf);
+            }
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    /// A repeated value (cleaned), joined with the repetition separator when there is one.
+    pub fn repeated(&self, parts: &[&str]) -> String {
+        let sep = self.delims.repetition;
+        let mut buf = Vec::new();
+        for (i, p) in parts.iter().filter(|p| !p.is_empty()).enumerate() {
+            match (i, sep) {
+                (0, _) => {}
+                (_, Some(r)) => buf.push(r),
+                (_, None) => break,
+            }
+            self.clean_into(p, &mut buf);
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    /// Writes one segment. Elements are cleaned, except those passed through `raw_elements`
+    /// (composites already built with [`Self::composite`]); trailing empty elements are dropped.
+    pub fn segment(&mut self, id: &str, elements: &[&str]) -> io::Result<()> {
+        self.write_segment(id, elements, false)
+    }
+
+    /// Writes a segment whose elements may hold component or repetition separators on purpose
+    /// (built with [`Self::composite`] / [`Self::repeated`]); other delimiters are still cleaned.
+    pub fn segment_composite(&mut self, id: &str, elements: &[&str]) -> io::Result<()> {
+        self.write_segment(id, elements, true)
+    }
+
+    fn write_segment(&mut self, id: &str, elements: &[&str], composite: bool) -> io::Result<()> {
+        let mut buf = std::mem::take(&mut self.scratch);
+        buf.clear();
+        buf.extend_from_slice(id.as_bytes());
+        let last = elements.iter().rposition(|e| !e.is_empty());
+        if let Some(last) = last {
+            for e in elements.iter().take(last + 1) {
+                buf.push(self.delims.element);
+                if composite {
+                    for &b in e.as_bytes() {
+                        let keep = b == self.delims.component || Some(b) == self.delims.repetition;
+                        if !keep && (self.delims.is_delimiter(b) || b < 0x20) {
+                            buf.push(b' ');
+                        } else {
+                            buf.push(b);
+                        }
+                    }
+                } else {
+                    self.clean_into(e, &mut buf);
+                }
+            }
+        }
+        buf.push(self.delims.segment);
+        buf.extend_from_slice(self.ending.bytes());
+        self.out.write_all(&buf)?;
+        self.written += buf.len() as u64;
+        self.scratch = buf;
+        if id == "ST" {
+            self.since_st = 1;
+        } else {
+            self.since_st += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes a fixed-width ISA (106 characters) for the given values.
+    #[allow(clippy::too_many_arguments)]
+    pub fn isa(
+        &mut self,
+        sender_qualifier: &str,
+        sender_id: &str,
+        receiver_qualifier: &str,
+        receiver_id: &str,
+        date_yymmdd: &str,
+        time_hhmm: &str,
+        control_number: u32,
+        ack_requested: bool,
+        usage: &str,
+    ) -> io::Result<()> {
+        let d = self.delims;
+        let pad = |s: &str, w: usize| -> String {
+            let mut buf = Vec::new();
+            self.clean_into(s, &mut buf);
+            let mut t = String::from_utf8_lossy(&buf).into_owned();
+            t.truncate(w);
+            format!("{t:<w$}")
+        };
+        let e = d.element as char;
+        let rep = d.repetition.map(|r| r as char).unwrap_or('^');
+        let line = format!(
+            "ISA{e}00{e}{}{e}00{e}{}{e}{}{e}{}{e}{}{e}{}{e}{}{e}{}{e}{rep}{e}00501{e}{:09}{e}{}{e}{}{e}{}{}",
+            pad("", 10),
+            pad("", 10),
+            pad(sender_qualifier, 2),
+            pad(sender_id, 15),
+            pad(receiver_qualifier, 2),
+            pad(receiver_id, 15),
+            pad(date_yymmdd, 6),
+            pad(time_hhmm, 4),
+            control_number % 1_000_000_000,
+            if ack_requested { '1' } else { '0' },
+            pad(usage, 1),
+            d.component as char,
+            d.segment as char,
+        );
+        self.out.write_all(line.as_bytes())?;
+        self.out.write_all(self.ending.bytes())?;
+        self.written += (line.len() + self.ending.bytes().len()) as u64;
+        Ok(())
+    }
+
+    /// Flushes and returns the inner writer.
+    pub fn into_inner(mut self) -> io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    /// Flushes the inner writer.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_trailing_empties_and_cleans_delimiters() {
+        let mut w = SegmentWriter::new(Vec::new(), Delimiters::default(), LineEnding::None);
+        w.segment("UM", &["HS", "I", "", "", ""]).unwrap();
+        w.segment("MSG", &["A*B:C~D^E"]).unwrap();
+        let comp = w.composite(&["HC", "73721", "", ""]);
+        w.segment_composite("SV1", &[&comp, "1200"]).unwrap();
+        let out = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        assert_eq!(out, "UM*HS*I~MSG*A B C D E~SV1*HC:73721*1200~");
+    }
+
+    #[test]
+    fn isa_is_fixed_width() {
+        let mut w = SegmentWriter::new(Vec::new(), Delimiters::default(), LineEnding::None);
+        w.isa(
+            "ZZ",
+            "UMO0001",
+            "ZZ",
+            "SUBMITTER01",
+            "260115",
+            "0931",
+            501,
+            false,
+            "T",
+        )
+        .unwrap();
+        let out = w.into_inner().unwrap();
+        assert_eq!(out.len(), 106);
+        assert_eq!(
+            &out[..],
+            &b"ISA*00*          *00*          *ZZ*UMO0001        *ZZ*SUBMITTER01    *260115*0931*^*00501*000000501*0*T*:~"[..]
+        );
+    }
+}

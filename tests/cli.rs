@@ -1,0 +1,121 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+//! The `umbatch` binary: exit codes and output of `check` and `inspect`.
+
+mod common;
+
+use assert_cmd::Command;
+
+fn umbatch() -> Command {
+    Command::cargo_bin("umbatch").unwrap()
+}
+
+#[test]
+fn check_exits_0_on_clean_files_and_1_on_errors() {
+    let Some(c) = common::corpus() else { return };
+    umbatch()
+        .arg("check")
+        .arg(c.join("x217/stupidedi-1.x12"))
+        .arg(c.join("ack/staedi-simple-999.x12"))
+        .arg(c.join("other/stupidedi-x216-notification-1.x12"))
+        .assert()
+        .code(0);
+    let out = umbatch()
+        .arg("check")
+        .arg(c.join("x217/stupidedi-1.x12"))
+        .arg(c.join("defects/stupidedi-head-request-for-home-health-care.x12"))
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(
+        text.contains("request-for-home-health-care.x12:byte 632: error[se-count]"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ST02 0001, segment 20 SE, element SE01, IK5 4"),
+        "{text}"
+    );
+}
+
+#[test]
+fn check_json_has_positions_and_ack_codes() {
+    let Some(c) = common::corpus() else { return };
+    let out = umbatch()
+        .args(["check", "--format", "json"])
+        .arg(c.join("defects/imsweb-999-iea-mismatch.x12"))
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["code"], "iea-control-number");
+    assert_eq!(v["severity"], "error");
+    assert_eq!(v["byte_offset"], 282);
+    assert_eq!(v["interchange"], "000000286");
+    assert_eq!(v["ack"]["kind"], "ta1");
+    assert_eq!(v["ack"]["note"], "001");
+}
+
+#[test]
+fn lenient_flag_reads_collapsed_isa() {
+    let Some(c) = common::corpus() else { return };
+    let f = c.join("defects/stupidedi-999-collapsed-isa.x12");
+    umbatch().arg("check").arg(&f).assert().code(1);
+    umbatch()
+        .args(["check", "--lenient"])
+        .arg(&f)
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn missing_file_is_an_error_line_not_a_crash() {
+    let out = umbatch()
+        .args(["check", "/nonexistent/file.x12"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8(out).unwrap().contains("error[io]"));
+}
+
+#[test]
+fn inspect_prints_one_object_per_transaction() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = umbatch()
+        .arg("inspect")
+        .arg(root.join("samples/x12/three-interchanges.x12"))
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let arr = v.as_array().unwrap();
+    assert_eq!(arr.len(), 3);
+    assert_eq!(arr[0]["model"]["events"][0]["review"]["category"], "AR");
+    assert_eq!(arr[1]["interchange"], "000000302");
+    assert_eq!(
+        arr[2]["model"]["events"][0]["services"][0]["institutional"]["revenue_code"],
+        "0720"
+    );
+    let lines = umbatch()
+        .args(["inspect", "--lines"])
+        .arg(root.join("samples/x12/valley-clinic-batch.x12"))
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(lines).unwrap();
+    assert_eq!(text.lines().count(), 4);
+    for l in text.lines() {
+        let o: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert_eq!(o["set_id"], "278");
+    }
+}

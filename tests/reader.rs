@@ -1,0 +1,152 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+//! Reader tolerance and strictness on layouts a clearinghouse meets in real files.
+
+mod common;
+
+use common::*;
+use std::sync::Arc;
+use umbatch::check::check_x12;
+use umbatch::x12::ReaderOptions;
+
+fn example() -> Vec<u8> {
+    let p = shared().join("reference/examples/278-request.x12");
+    std::fs::read(p).unwrap_or_else(|_| {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/278-request.x12"),
+        )
+        .unwrap()
+    })
+}
+
+fn clean(bytes: &[u8]) -> (Vec<&'static str>, u64) {
+    let c = check_bytes(bytes, "t", false);
+    let codes = c.diagnostics.items().iter().map(|d| d.code).collect();
+    (codes, c.counts.requests)
+}
+
+#[test]
+fn utf8_bom_crlf_indentation_and_blank_lines_are_tolerated() {
+    let base = String::from_utf8(example()).unwrap();
+    let mut v = b"\xEF\xBB\xBF".to_vec();
+    v.extend_from_slice(base.replace("~\n", "~\r\n    ").as_bytes());
+    assert_eq!(clean(&v), (vec![], 1));
+    // one long line
+    assert_eq!(clean(base.replace("~\n", "~").as_bytes()), (vec![], 1));
+    // two interchanges separated by blank lines
+    let second = base.replace("000000101", "000000102");
+    let two = format!("{base}\n\n\r\n{second}");
+    assert_eq!(clean(two.as_bytes()), (vec![], 2));
+}
+
+#[test]
+fn hard_wrapped_lines_are_unwrapped() {
+    let one = String::from_utf8(example()).unwrap().replace("~\n", "~");
+    let wrapped: String = one
+        .as_bytes()
+        .chunks(80)
+        .map(|c| String::from_utf8(c.to_vec()).unwrap() + "\n")
+        .collect();
+    assert_eq!(clean(wrapped.as_bytes()), (vec![], 1));
+}
+
+#[test]
+fn newline_as_segment_terminator() {
+    let base = String::from_utf8(example()).unwrap().replace("~\n", "\n");
+    assert_eq!(clean(base.as_bytes()), (vec![], 1));
+    let crlf = base.replace('\n', "\r\n");
+    // ISA16 followed by CR: CR is the terminator, LF is layout.
+    assert_eq!(clean(crlf.as_bytes()), (vec![], 1));
+}
+
+#[test]
+fn duplicate_control_numbers_are_errors() {
+    let base = String::from_utf8(example()).unwrap();
+    let twice = format!("{base}{base}");
+    let (codes, _) = clean(twice.as_bytes());
+    assert!(codes.contains(&"isa-duplicate"), "{codes:?}");
+    let st = base
+        .replace(
+            "SE*21*0001~\n",
+            "SE*21*0001~\nST*278*0001*005010X217~\nBHT*0007*13*R*20260115*0930~\nSE*3*0001~\n",
+        )
+        .replace("GE*1*101", "GE*2*101");
+    let (codes, _) = clean(st.as_bytes());
+    assert!(codes.contains(&"st-duplicate"), "{codes:?}");
+}
+
+#[test]
+fn envelope_count_and_trailer_errors() {
+    let base = String::from_utf8(example()).unwrap();
+    let (codes, _) = clean(base.replace("GE*1*101", "GE*2*101").as_bytes());
+    assert_eq!(codes, vec!["ge-count"]);
+    let (codes, _) = clean(base.replace("GE*1*101", "GE*1*102").as_bytes());
+    assert_eq!(codes, vec!["ge-control-number"]);
+    let (codes, _) = clean(base.replace("IEA*1*", "IEA*2*").as_bytes());
+    assert_eq!(codes, vec!["iea-count"]);
+    let (codes, _) = clean(base.replace("SE*21*0001", "SE*21*0002").as_bytes());
+    assert_eq!(codes, vec!["se-control-number"]);
+    let (codes, _) = clean(
+        base.replace("ST*278*0001*005010X217", "ST*278*0001*005010X216")
+            .as_bytes(),
+    );
+    assert_eq!(codes, vec!["st-version", "passed-over"]);
+    let cut = base.split("IEA").next().unwrap();
+    let (codes, _) = clean(cut.as_bytes());
+    assert_eq!(codes, vec!["iea-missing"]);
+    let no_se = base.replace("SE*21*0001~\n", "");
+    let (codes, n) = clean(no_se.as_bytes());
+    assert_eq!(codes, vec!["se-missing"]);
+    assert_eq!(n, 0, "a transaction without SE is never read as a request");
+}
+
+#[test]
+fn garbage_and_binary_inputs_give_clear_errors() {
+    let (codes, _) = clean(b"");
+    assert_eq!(codes, vec!["no-isa"]);
+    let (codes, _) = clean(b"\x00\x01\x02\xff binary");
+    assert_eq!(codes, vec!["no-isa"]);
+    let (codes, _) = clean(b"fax_id,received_at\n1,2026-01-01\n");
+    assert_eq!(codes, vec!["no-isa"]);
+    let (codes, _) = clean(b"ISA*00*bad");
+    assert_eq!(codes, vec!["isa-unreadable"]);
+}
+
+#[test]
+fn chunk_size_does_not_change_results() {
+    let mut big = Vec::new();
+    umbatch::gen::write_x12(
+        &mut big,
+        &umbatch::gen::X12GenOptions {
+            transactions: 300,
+            per_interchange: 70,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let run = |chunk: usize| {
+        let opts = ReaderOptions {
+            chunk_bytes: chunk,
+            ..ReaderOptions::default()
+        };
+        let c = check_x12(&big[..], Arc::from("g"), opts).unwrap();
+        (c.counts, c.diagnostics.into_vec())
+    };
+    let (a, da) = run(1 << 22);
+    let (b, db) = run(1);
+    assert_eq!(a.requests, 300);
+    assert_eq!(a, b);
+    assert_eq!(da, db);
+}
+
+#[test]
+fn oversized_transactions_are_rejected_without_keeping_them() {
+    let base = String::from_utf8(example()).unwrap();
+    let opts = ReaderOptions {
+        max_transaction_bytes: 200,
+        chunk_bytes: 64,
+        ..ReaderOptions::default()
+    };
+    let c = check_x12(base.as_bytes(), Arc::from("t"), opts).unwrap();
+    let codes: Vec<_> = c.diagnostics.items().iter().map(|d| d.code).collect();
+    assert_eq!(codes, vec!["transaction-too-large"]);
+}
