@@ -59,7 +59,7 @@ pub fn passed_over_note(file: &Arc<str>, unit: &TransactionUnit, what: &str) -> 
 pub fn context<'a>(file: &'a Arc<str>, unit: &'a TransactionUnit) -> TxnContext<'a> {
     TxnContext {
         file,
-        location: unit.location(),
+        unit: Some(unit),
         version: unit.version(),
     }
 }

@@ -1,4 +1,10 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
 //! Acceptance tests over the public corpus (`../shared/corpus`, see PROVENANCE.tsv) and the
 //! reference examples: what a correct reader must report for each file.
 

@@ -58,7 +58,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             };
             let mut diags = unit.diagnostics.clone();
             if unit.interchange.rejected.is_some() {
-                obj.insert("rejected".into(), json!("the interchange header is in error"));
+                obj.insert(
+                    "rejected".into(),
+                    json!("the interchange header is in error"),
+                );
             } else if classify(unit) == TxnClass::Review278 {
                 let built = read_278(&segments, &context(&name, unit));
                 obj.insert("model".into(), serde_json::to_value(&built.transaction)?);

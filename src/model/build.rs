@@ -11,6 +11,7 @@ use super::types::*;
 use crate::diag::{AckCode, Diagnostic, Location, Severity};
 use crate::x12::segment::Segment;
 use crate::x12::values::{d8, decimal, rd8, valid_time};
+use crate::x12::TransactionUnit;
 use std::sync::Arc;
 
 /// Where a transaction came from, for diagnostics.
@@ -18,10 +19,17 @@ use std::sync::Arc;
 pub struct TxnContext<'a> {
     /// The file.
     pub file: &'a Arc<str>,
-    /// Envelope location (ISA13, GS06, ST02, ST byte offset).
-    pub location: Location,
+    /// The transaction unit (its control numbers name the location of every diagnostic).
+    pub unit: Option<&'a TransactionUnit>,
     /// The implementation convention (ST03 or GS08).
     pub version: &'a str,
+}
+
+impl TxnContext<'_> {
+    /// The envelope location (ISA13, GS06, ST02, ST offset); built only when a diagnostic needs it.
+    pub fn location(&self) -> Location {
+        self.unit.map(TransactionUnit::location).unwrap_or_default()
+    }
 }
 
 /// The model (when the transaction could be read) and every diagnostic found.
@@ -356,7 +364,7 @@ pub fn build_278<'s>(segments: &'s [Segment<'_>], ctx: &TxnContext<'_>) -> Built
                 "bht-missing",
                 "the transaction set has no BHT segment",
             )
-            .at(ctx.location.clone())
+            .at(ctx.location())
             .with_ack(AckCode::Ik3 {
                 code: "3",
                 loop_id: None,
@@ -435,7 +443,7 @@ impl<'s, 'c> Builder<'s, 'c> {
             byte_offset: Some(seg.offset),
             segment_position: Some(pos),
             segment_id: Some(crate::x12::reader::printable_id(seg.id())),
-            ..self.ctx.location.clone()
+            ..self.ctx.location()
         }
     }
 
@@ -901,7 +909,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                     byte_offset: Some(poff),
                     segment_position: Some(ppos),
                     segment_id: Some("HL".into()),
-                    ..self.ctx.location.clone()
+                    ..self.ctx.location()
                 })
                 .element(4, None)
                 .with_ack(AckCode::Ik4 {
@@ -1753,7 +1761,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                     byte_offset: Some(off),
                     segment_position: Some(pos),
                     segment_id: Some("HL".into()),
-                    ..self.ctx.location.clone()
+                    ..self.ctx.location()
                 })
                 .element(4, None)
                 .with_ack(AckCode::Ik4 {
@@ -1768,7 +1776,7 @@ impl<'s, 'c> Builder<'s, 'c> {
             byte_offset: Some(se_offset),
             segment_position: Some(se_pos),
             segment_id: Some("SE".into()),
-            ..self.ctx.location.clone()
+            ..self.ctx.location()
         };
         let missing = |what: &str, ik: &'static str, loop_id: Option<&'static str>| {
             Diagnostic::new(
@@ -1831,7 +1839,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                         byte_offset: off,
                         segment_position: Some(e.position),
                         segment_id: Some("HL".into()),
-                        ..self.ctx.location.clone()
+                        ..self.ctx.location()
                     })
                     .with_ack(AckCode::Ik3 {
                         code: "3",

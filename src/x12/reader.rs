@@ -13,8 +13,9 @@
 //! Problems in the ISA itself reject the whole interchange.
 
 use super::isa::{read_isa, Delimiters, IsaHeader, IsaRead};
-use super::segment::{is_blank, scan_body, Scan, Segment, Segments};
+use super::segment::{is_blank, scan_body, Scan, Segment};
 use crate::diag::{AckCode, Diagnostic, Location, Severity};
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::io::{self, Read};
@@ -95,6 +96,8 @@ pub struct TransactionUnit {
     pub offset: u64,
     /// Byte range of ST…SE inside the chunk.
     pub range: Range<usize>,
+    /// Indices of this transaction's segment spans in [`Chunk::spans`].
+    pub spans: Range<usize>,
     /// Segments counted from ST to SE inclusive.
     pub segment_count: u32,
     /// Envelope problems of this transaction (SE01, SE02, ST03, missing SE…).
@@ -116,14 +119,17 @@ impl TransactionUnit {
         }
     }
 
-    /// The segments of the transaction, read again from the chunk's bytes.
-    pub fn segments<'c>(&self, chunk: &'c Chunk) -> Segments<'c> {
+    /// The segments of the transaction, from the spans the reader recorded.
+    pub fn segments<'c>(&self, chunk: &'c Chunk) -> UnitSegments<'c> {
         let bytes = chunk.bytes.get(self.range.clone()).unwrap_or(&[]);
-        Segments::new(
-            bytes,
-            chunk.base + self.range.start as u64,
-            self.interchange.header.delimiters,
-        )
+        UnitSegments {
+            bytes: &chunk.bytes,
+            text: std::str::from_utf8(bytes).ok(),
+            from: self.range.start,
+            base: chunk.base,
+            spans: chunk.spans.get(self.spans.clone()).unwrap_or(&[]).iter(),
+            delims: self.interchange.header.delimiters,
+        }
     }
 
     /// True when the envelope of this transaction holds no error (it may be processed).
@@ -143,6 +149,43 @@ impl TransactionUnit {
             transaction: Some(self.control_number.clone()),
             ..Location::default()
         }
+    }
+}
+
+/// Iterator over the segments of one transaction (see [`TransactionUnit::segments`]).
+pub struct UnitSegments<'c> {
+    bytes: &'c [u8],
+    /// The transaction's bytes as text, when they are valid UTF-8 (validated once).
+    text: Option<&'c str>,
+    /// Chunk position of the transaction's first byte (`text` starts there).
+    from: usize,
+    base: u64,
+    spans: std::slice::Iter<'c, Span>,
+    delims: Delimiters,
+}
+
+impl<'c> Iterator for UnitSegments<'c> {
+    type Item = Segment<'c>;
+    fn next(&mut self) -> Option<Segment<'c>> {
+        let sp = self.spans.next()?;
+        let (a, b) = (sp.start as usize, sp.end as usize);
+        let offset = self.base + a as u64;
+        let raw = self.bytes.get(a..b).unwrap_or(&[]);
+        if sp.wrapped {
+            let owned: Vec<u8> = raw
+                .iter()
+                .copied()
+                .filter(|&c| c != b'\r' && c != b'\n')
+                .collect();
+            return Some(Segment::new(offset, Cow::Owned(owned), self.delims));
+        }
+        if let Some(t) = self.text {
+            let rel = (a.saturating_sub(self.from), b.saturating_sub(self.from));
+            if let Some(s) = t.get(rel.0..rel.1) {
+                return Some(Segment::from_text(offset, Cow::Borrowed(s), self.delims));
+            }
+        }
+        Some(Segment::new(offset, Cow::Borrowed(raw), self.delims))
     }
 }
 
@@ -206,11 +249,25 @@ pub enum Item {
     Diagnostic(Diagnostic),
 }
 
+/// Where one segment of a transaction lies in its chunk, recorded by the reader so the
+/// transaction is not scanned a second time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// First byte of the segment (chunk-relative).
+    pub start: u32,
+    /// Byte after the segment's last data byte (the terminator, or a CR before a newline).
+    pub end: u32,
+    /// True when the segment holds line breaks to remove (hard-wrapped input).
+    pub wrapped: bool,
+}
+
 /// Owned bytes holding whole transactions, and the events found in them.
 #[derive(Debug)]
 pub struct Chunk {
     /// The bytes; transaction ranges index into them.
     pub bytes: Vec<u8>,
+    /// Segment spans of the transactions in this chunk.
+    pub spans: Vec<Span>,
     /// File offset of `bytes[0]`.
     pub base: u64,
     /// Events in file order.
@@ -219,6 +276,7 @@ pub struct Chunk {
 
 struct OpenTxn {
     start: usize,
+    span_start: usize,
     offset: u64,
     set_id: String,
     control_number: String,
@@ -260,6 +318,7 @@ pub struct X12Reader<R> {
     done: bool,
     open: Option<OpenInterchange>,
     items: Vec<Item>,
+    spans: Vec<Span>,
     interchanges: u32,
     isa13_seen: HashSet<String>,
     skipped_from: Option<u64>,
@@ -318,6 +377,7 @@ impl<R: Read> X12Reader<R> {
             done: false,
             open: None,
             items: Vec::new(),
+            spans: Vec::new(),
             interchanges: 0,
             isa13_seen: HashSet::new(),
             skipped_from: None,
@@ -386,8 +446,21 @@ impl<R: Read> X12Reader<R> {
         let keep_from = keep_from.min(self.buf.len());
         let rest = self.buf.split_off(keep_from);
         let bytes = std::mem::replace(&mut self.buf, rest);
+        let open_from = self
+            .open
+            .as_ref()
+            .and_then(|o| o.txn.as_ref())
+            .map(|t| t.span_start.min(self.spans.len()))
+            .unwrap_or(self.spans.len());
+        let mut open_spans = self.spans.split_off(open_from);
+        let shift = keep_from as u32;
+        for sp in &mut open_spans {
+            sp.start = sp.start.saturating_sub(shift);
+            sp.end = sp.end.saturating_sub(shift);
+        }
         let chunk = Chunk {
             bytes,
+            spans: std::mem::replace(&mut self.spans, open_spans),
             base: self.base,
             items: std::mem::take(&mut self.items),
         };
@@ -395,6 +468,7 @@ impl<R: Read> X12Reader<R> {
         self.pos -= keep_from;
         if let Some(t) = self.open.as_mut().and_then(|o| o.txn.as_mut()) {
             t.start = t.start.saturating_sub(keep_from);
+            t.span_start = 0;
         }
         chunk
     }
@@ -694,8 +768,21 @@ impl<R: Read> X12Reader<R> {
             return false;
         };
         let scanned = scan_body(&self.buf, self.pos, delims);
-        let (segment, end, unterminated) = match scanned {
-            Scan::Body { start, body, end } => {
+        let (segment, end, unterminated, span) = match scanned {
+            Scan::Body {
+                start,
+                body,
+                term,
+                end,
+            } => {
+                let span = Span {
+                    start: start as u32,
+                    end: match &body {
+                        Cow::Borrowed(b) => (start + b.len()) as u32,
+                        Cow::Owned(_) => term as u32,
+                    },
+                    wrapped: matches!(body, Cow::Owned(_)),
+                };
                 let id = match memchr::memchr(delims.element, &body) {
                     Some(n) => body.get(..n).unwrap_or(&[]),
                     None => &body[..],
@@ -706,11 +793,11 @@ impl<R: Read> X12Reader<R> {
                     let in_txn = self.open.as_ref().is_some_and(|o| o.txn.is_some());
                     let shown = if in_txn { None } else { Some(printable_id(id)) };
                     self.pos = end;
-                    self.other_segment(offset, shown);
+                    self.other_segment(offset, shown, span);
                     return true;
                 }
                 let seg = Segment::new(self.base + start as u64, body, delims).into_owned();
-                (seg, end, false)
+                (seg, end, false, span)
             }
             Scan::End => {
                 self.pos = self.buf.len().max(self.pos);
@@ -727,12 +814,13 @@ impl<R: Read> X12Reader<R> {
                     .and_then(|n| body.get(..=n))
                     .unwrap_or(body)
                     .to_vec();
-                let seg = Segment::new(
-                    self.base + start as u64,
-                    std::borrow::Cow::Owned(body),
-                    delims,
-                );
-                (seg, self.buf.len(), true)
+                let span = Span {
+                    start: start as u32,
+                    end: (start + body.len()) as u32,
+                    wrapped: memchr::memchr2(b'\r', b'\n', &body).is_some(),
+                };
+                let seg = Segment::new(self.base + start as u64, Cow::Owned(body), delims);
+                (seg, self.buf.len(), true, span)
             }
         };
         let seg_start = (segment.offset - self.base) as usize;
@@ -771,11 +859,11 @@ impl<R: Read> X12Reader<R> {
             }
             b"ST" => {
                 self.pos = end;
-                self.open_txn(&segment, seg_start);
+                self.open_txn(&segment, seg_start, span);
             }
             b"SE" => {
                 self.pos = end;
-                self.close_txn(Some(&segment), end, segment.offset);
+                self.close_txn(Some(&segment), end, segment.offset, Some(span));
             }
             b"TA1" => {
                 self.pos = end;
@@ -783,7 +871,7 @@ impl<R: Read> X12Reader<R> {
             }
             _ => {
                 self.pos = end;
-                self.other_segment(segment.offset, Some(printable_id(segment.id())));
+                self.other_segment(segment.offset, Some(printable_id(segment.id())), span);
             }
         }
         true
@@ -890,7 +978,7 @@ impl<R: Read> X12Reader<R> {
 
     fn open_group(&mut self, seg: &Segment<'_>) {
         if self.open.as_ref().is_some_and(|o| o.txn.is_some()) {
-            self.close_txn(None, 0, seg.offset);
+            self.close_txn(None, 0, seg.offset, None);
         }
         if self.open.as_ref().is_some_and(|o| o.group.is_some()) {
             self.close_group(None, seg.offset);
@@ -966,7 +1054,7 @@ impl<R: Read> X12Reader<R> {
 
     fn close_group(&mut self, ge: Option<&Segment<'_>>, offset: u64) {
         if self.open.as_ref().is_some_and(|o| o.txn.is_some()) {
-            self.close_txn(None, 0, offset);
+            self.close_txn(None, 0, offset, None);
         }
         let file = Arc::clone(&self.file);
         let Some(o) = self.open.as_mut() else { return };
@@ -1130,11 +1218,13 @@ impl<R: Read> X12Reader<R> {
         }));
     }
 
-    fn open_txn(&mut self, seg: &Segment<'_>, start: usize) {
+    fn open_txn(&mut self, seg: &Segment<'_>, start: usize, span: Span) {
         if self.open.as_ref().is_some_and(|o| o.txn.is_some()) {
-            self.close_txn(None, 0, seg.offset);
+            self.close_txn(None, 0, seg.offset, None);
         }
         let file = Arc::clone(&self.file);
+        let span_start = self.spans.len();
+        self.spans.push(span);
         let mut loc = self.loc(seg, Some(1));
         let control = seg.get(2).to_string();
         loc.transaction = Some(control.clone());
@@ -1197,6 +1287,7 @@ impl<R: Read> X12Reader<R> {
         let convention = Some(seg.get(3).to_string()).filter(|s| !s.is_empty());
         o.txn = Some(OpenTxn {
             start,
+            span_start,
             offset: seg.offset,
             set_id: seg.get(1).to_string(),
             control_number: control,
@@ -1207,7 +1298,7 @@ impl<R: Read> X12Reader<R> {
         });
     }
 
-    fn close_txn(&mut self, se: Option<&Segment<'_>>, end: usize, offset: u64) {
+    fn close_txn(&mut self, se: Option<&Segment<'_>>, end: usize, offset: u64, span: Option<Span>) {
         let file = Arc::clone(&self.file);
         let Some(o) = self.open.as_mut() else { return };
         let Some(mut t) = o.txn.take() else {
@@ -1302,7 +1393,17 @@ impl<R: Read> X12Reader<R> {
                 };
             }
         }
+        let span_range = if range.is_empty() {
+            self.spans.truncate(t.span_start.min(self.spans.len()));
+            self.spans.len()..self.spans.len()
+        } else {
+            if let Some(sp) = span {
+                self.spans.push(sp);
+            }
+            t.span_start.min(self.spans.len())..self.spans.len()
+        };
         let unit = TransactionUnit {
+            spans: span_range,
             interchange: Arc::clone(&o.ic),
             group: o.group.as_ref().map(|g| Arc::clone(&g.group)),
             set_id: t.set_id,
@@ -1318,12 +1419,15 @@ impl<R: Read> X12Reader<R> {
     }
 
     /// Counts a body segment; `id` is given only when it must be shown (errors).
-    fn other_segment(&mut self, offset: u64, id: Option<String>) {
+    fn other_segment(&mut self, offset: u64, id: Option<String>, span: Span) {
         let cap = self.opts.max_transaction_bytes;
         let file = Arc::clone(&self.file);
         let in_txn = match self.open.as_mut().and_then(|o| o.txn.as_mut()) {
             Some(t) => {
                 t.count += 1;
+                if !t.oversized {
+                    self.spans.push(span);
+                }
                 if !t.oversized && self.pos.saturating_sub(t.start) > cap {
                     t.oversized = true;
                     t.diagnostics.push(

@@ -74,15 +74,17 @@ impl<'a> Segment<'a> {
         let mut seps = [0u16; INDEXED];
         let mut count = 0usize;
         let mut overflow = false;
-        for at in memchr::memchr_iter(delims.element, bytes) {
-            match seps.get_mut(count) {
-                Some(slot) => {
-                    *slot = at as u16;
-                    count += 1;
-                }
-                None => {
-                    overflow = true;
-                    break;
+        for (at, &b) in bytes.iter().enumerate() {
+            if b == delims.element {
+                match seps.get_mut(count) {
+                    Some(slot) => {
+                        *slot = at as u16;
+                        count += 1;
+                    }
+                    None => {
+                        overflow = true;
+                        break;
+                    }
                 }
             }
         }
@@ -277,6 +279,8 @@ pub enum Scan<'a> {
         start: usize,
         /// The bytes without terminator.
         body: Cow<'a, [u8]>,
+        /// Position of the terminator.
+        term: usize,
         /// Position after the terminator.
         end: usize,
     },
@@ -313,7 +317,12 @@ pub fn scan_body(input: &[u8], pos: usize, d: Delimiters) -> Scan<'_> {
             } else {
                 Cow::Borrowed(body)
             };
-            Scan::Body { start, body, end }
+            Scan::Body {
+                start,
+                body,
+                term: end.saturating_sub(1),
+                end,
+            }
         }
         Err(_) => Scan::Unterminated { start },
     }
@@ -322,7 +331,9 @@ pub fn scan_body(input: &[u8], pos: usize, d: Delimiters) -> Scan<'_> {
 /// Finds the next segment in `input` starting at `pos`; `base` is the file offset of `input[0]`.
 pub fn scan_segment(input: &[u8], pos: usize, base: u64, d: Delimiters) -> Scanned<'_> {
     match scan_body(input, pos, d) {
-        Scan::Body { start, body, end } => Scanned::Segment {
+        Scan::Body {
+            start, body, end, ..
+        } => Scanned::Segment {
             segment: Segment::new(base + start as u64, body, d),
             end,
         },
@@ -373,7 +384,9 @@ impl<'a> Iterator for Segments<'a> {
     type Item = Segment<'a>;
     fn next(&mut self) -> Option<Segment<'a>> {
         match scan_body(self.input, self.pos, self.delims) {
-            Scan::Body { start, body, end } => {
+            Scan::Body {
+                start, body, end, ..
+            } => {
                 self.pos = end;
                 Some(self.make(start, body))
             }
