@@ -587,6 +587,170 @@ fn write_request<W: Write>(
     Ok(())
 }
 
+/// Plans of the sample rosters (each sample policy lists the ones it manages).
+pub const PLANS: [&str; 8] = [
+    "UMB-COMM",
+    "UMB-MA",
+    "UMB-MEDICAID",
+    "IMG-GLOBAL",
+    "IMS-IPA",
+    "KMG-HMO",
+    "CIGNA-PHS",
+    "CIGNA-OAP",
+];
+
+/// The specialty of provider number `n` in the sample provider roster.
+pub fn provider_specialty(n: u32) -> &'static str {
+    const SPECIALISTS: [&str; 10] = [
+        "CARDIOLOGY",
+        "DERMATOLOGY",
+        "GASTROENTEROLOGY",
+        "NEUROLOGY",
+        "ORTHOPEDICS",
+        "ORAL SURGERY",
+        "GENERAL SURGERY",
+        "PHYSICAL THERAPY",
+        "OPHTHALMOLOGY",
+        "PULMONOLOGY",
+    ];
+    match n {
+        1..=20 => "PCP",
+        21..=30 => "OBGYN",
+        45 | 55 | 65 => "RADIOLOGY",
+        60 => "OTOLARYNGOLOGY",
+        31..=90 => SPECIALISTS
+            .get((n % 10) as usize)
+            .copied()
+            .unwrap_or("INTERNAL MEDICINE"),
+        91..=110 => "HOSPITAL",
+        111..=120 => "SNF",
+        121..=130 => "DIALYSIS",
+        131..=140 => "HOME_HEALTH",
+        _ => "DME",
+    }
+}
+
+/// Writes the sample provider roster (`PROVIDER_POOL` providers).
+pub fn write_providers<W: Write>(w: W) -> io::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record([
+        "npi",
+        "name",
+        "network",
+        "specialty",
+        "plan_ids",
+        "contract_start",
+        "contract_end",
+    ])?;
+    const GROUPS: [&str; 6] = ["VALLEY", "BAYSIDE", "MISSION", "SUMMIT", "HARBOR", "CEDAR"];
+    for n in 1..=PROVIDER_POOL {
+        let spec = provider_specialty(n);
+        let group = GROUPS.get((n % 6) as usize).copied().unwrap_or("VALLEY");
+        let name = match spec {
+            "HOSPITAL" => format!("{group} GENERAL HOSPITAL {n}"),
+            "SNF" => format!("{group} SKILLED NURSING {n}"),
+            "DIALYSIS" => format!("{group} DIALYSIS CENTER {n}"),
+            "HOME_HEALTH" => format!("{group} HOME HEALTH {n}"),
+            "DME" => format!("{group} MEDICAL SUPPLY {n}"),
+            s => format!("{group} {s} ASSOCIATES {n}"),
+        };
+        // Every tenth specialist, two hospitals and one OB/GYN are out of network.
+        let out_of_network = (n % 10 == 0 && (30..=90).contains(&n)) || n == 109 || n == 110;
+        let network = if out_of_network { "out" } else { "in" };
+        let plans = match n {
+            70 => "KMG-HMO",
+            75 => "CIGNA-PHS;CIGNA-OAP",
+            _ => "",
+        };
+        let end = if n == 88 { "2026-10-31" } else { "" };
+        out.write_record([
+            provider_npi(n).as_str(),
+            name.as_str(),
+            network,
+            spec,
+            plans,
+            "2020-01-01",
+            end,
+        ])?;
+    }
+    out.flush()
+}
+
+/// Writes the sample eligibility roster (`MEMBER_POOL` members).
+pub fn write_eligibility<W: Write>(w: W) -> io::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record([
+        "member_id",
+        "last_name",
+        "first_name",
+        "dob",
+        "plan_id",
+        "product",
+        "coverage_start",
+        "coverage_end",
+        "medicare_primary",
+        "pcp_npi",
+    ])?;
+    let mut rng = Rng::new(7);
+    for n in 1..=MEMBER_POOL {
+        let plan = PLANS.get((n % 8) as usize).copied().unwrap_or("UMB-COMM");
+        let product = match plan {
+            "UMB-MA" => "ma",
+            "UMB-MEDICAID" => {
+                if n % 16 == 2 {
+                    "chip"
+                } else {
+                    "medicaid"
+                }
+            }
+            _ if n % 11 == 0 => "exchange",
+            _ => "commercial",
+        };
+        let last = LAST_NAMES
+            .get(rng.below(LAST_NAMES.len() as u64) as usize)
+            .copied()
+            .unwrap_or("DOE");
+        let first = FIRST_NAMES
+            .get(rng.below(FIRST_NAMES.len() as u64) as usize)
+            .copied()
+            .unwrap_or("PAT");
+        let senior = product == "ma" || n % 25 == 7;
+        let year = if senior {
+            1938 + rng.below(20)
+        } else {
+            1950 + rng.below(60)
+        };
+        let dob = format!("{year}-{:02}-{:02}", 1 + rng.below(12), 1 + rng.below(28));
+        let medicare_primary = if product == "commercial" && n % 25 == 7 {
+            "Y"
+        } else {
+            "N"
+        };
+        // Coverage that ends mid-window for every 20th member; ended before the window for every 50th.
+        let end = if n % 50 == 0 {
+            "2026-06-30"
+        } else if n % 20 == 0 {
+            "2026-12-15"
+        } else {
+            ""
+        };
+        let pcp = provider_npi(1 + n % 20);
+        out.write_record([
+            member_id(n).as_str(),
+            last,
+            first,
+            dob.as_str(),
+            plan,
+            product,
+            "2024-01-01",
+            end,
+            medicare_primary,
+            pcp.as_str(),
+        ])?;
+    }
+    out.flush()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,8 +6,16 @@
 //! - [`check`]: walking a file and collecting every diagnostic;
 //! - [`diag`]: the one diagnostic type, with positions and acknowledgment codes.
 
+pub mod calendar;
 pub mod check;
+pub mod csvutil;
 pub mod diag;
+pub mod eval;
+pub mod fax;
 pub mod gen;
+pub mod intake;
 pub mod model;
+pub mod policy;
+pub mod request;
+pub mod roster;
 pub mod x12;

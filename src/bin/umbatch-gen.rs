@@ -5,7 +5,7 @@
 use clap::{Parser, Subcommand};
 use std::io::BufWriter;
 use std::path::PathBuf;
-use umbatch::gen::{write_x12, X12GenOptions};
+use umbatch::gen::{write_eligibility, write_providers, write_x12, X12GenOptions};
 
 /// Generates benchmark inputs for umbatch.
 #[derive(Debug, Parser)]
@@ -32,6 +32,12 @@ enum What {
         #[arg(long)]
         out: PathBuf,
     },
+    /// The sample rosters: `eligibility.csv` and `providers.csv` in a folder.
+    Rosters {
+        /// Output folder.
+        #[arg(long)]
+        out_dir: PathBuf,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -53,6 +59,15 @@ fn main() -> anyhow::Result<()> {
             eprintln!(
                 "wrote {transactions} requests, {bytes} bytes to {}",
                 out.display()
+            );
+        }
+        What::Rosters { out_dir } => {
+            std::fs::create_dir_all(&out_dir)?;
+            write_eligibility(std::fs::File::create(out_dir.join("eligibility.csv"))?)?;
+            write_providers(std::fs::File::create(out_dir.join("providers.csv"))?)?;
+            eprintln!(
+                "wrote eligibility.csv and providers.csv to {}",
+                out_dir.display()
             );
         }
     }

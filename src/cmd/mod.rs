@@ -1,7 +1,10 @@
 //! Command-line definition (clap derive) and dispatch to one module per subcommand.
 
 mod check;
+mod explain;
+mod inputs;
 mod inspect;
+mod policy;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -36,6 +39,10 @@ enum Command {
     Check(check::Args),
     /// Print the parsed 278 transactions of a file as JSON, one object per transaction.
     Inspect(inspect::Args),
+    /// The decision for one request with every rule that fired and why.
+    Explain(explain::Args),
+    /// Policy files: `umbatch policy check P` validates one and summarises it.
+    Policy(policy::Args),
 }
 
 /// Runs the chosen subcommand.
@@ -43,5 +50,12 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(a) => check::run(a),
         Command::Inspect(a) => inspect::run(a),
+        Command::Policy(a) => policy::run(a),
+        Command::Explain(a) => explain::run(a),
     }
+}
+
+/// Marks an error as a usage/configuration error (exit status 2).
+pub fn config_error(e: anyhow::Error) -> anyhow::Error {
+    e
 }

@@ -1,0 +1,902 @@
+//! The evaluator: one `AuthRequest` + policy + rosters + "now" → one `Decision`, explained.
+//!
+//! Pure and deterministic: the as-of time is an input, the policy and rosters are shared
+//! read-only (`Arc`), so rayon workers can call [`Evaluator::decide`] concurrently. Facts about
+//! a request (coverage, network, missing items, code validity) are computed once, then the
+//! compiled rules run stage by stage (see [`Stage`]); the first rule that sets an outcome
+//! decides. Every rule that fired is kept, in order, with what it did.
+
+use crate::calendar::ClockDuration;
+use crate::policy::codes::{is_icd10_code, is_procedure_code};
+use crate::policy::{
+    item_names, CodeKind, Conditions, DenialCategory, Item, NetworkCond, Outcome, Policy, Rule,
+    Stage,
+};
+use crate::request::{AuthRequest, Category, Urgency};
+use crate::roster::{Coverage, Eligibility, Product, Provider, Providers};
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// A rule that fired, in evaluation order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fired {
+    /// The rule id (POLICIES.md id where it implements one).
+    pub id: String,
+    /// The stage it ran in.
+    pub stage: &'static str,
+    /// What it did, in words.
+    pub effect: String,
+}
+
+/// Why a request was rejected (278 AAA).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RejectionInfo {
+    /// Loop in error (`2010C`, `2000E`…).
+    pub loop_id: String,
+    /// AAA03 reject reason.
+    pub reason: String,
+    /// AAA04 follow-up action.
+    pub follow_up: String,
+}
+
+/// Data for the retro-missing-justification report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RetroReport {
+    /// Days between the service start and the submission.
+    pub days_after_service: i64,
+    /// The request said it was urgent or emergent.
+    pub urgency_indicated: bool,
+    /// A justification text or document was sent.
+    pub justification_present: bool,
+    /// What is missing, in words.
+    pub missing: String,
+}
+
+/// The decision for one service line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LineDecision {
+    /// Line number.
+    pub line: u32,
+    /// Procedure code.
+    pub procedure: String,
+    /// Units requested.
+    pub units: Option<f64>,
+    /// Outcome of the line.
+    pub outcome: Outcome,
+    /// HCR01 of the line (A2 is never used at line level).
+    pub hcr01: Option<&'static str>,
+    /// HCR03 codes.
+    pub reason_codes: Vec<String>,
+    /// Units approved, when limited.
+    pub approved_units: Option<f64>,
+}
+
+/// One decision, with everything the writers and reports need.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    /// The request.
+    pub request_id: String,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// HCR01 at the event level (A2 when only some lines are certified).
+    pub hcr01: Option<&'static str>,
+    /// HCR03 codes (or AAA03 for rejections).
+    pub reason_codes: Vec<String>,
+    /// Reason a nurse can read.
+    pub reason_text: String,
+    /// Rules that fired, in order.
+    pub rules_fired: Vec<Fired>,
+    /// Certification / tracking number (approved, modified, pended, denied, contact payer).
+    pub certification_number: Option<String>,
+    /// First day of the certification.
+    pub valid_from: Option<NaiveDate>,
+    /// Last day of the certification.
+    pub valid_to: Option<NaiveDate>,
+    /// When the decision is due.
+    pub due_by: Option<NaiveDateTime>,
+    /// The clock that set `due_by`.
+    pub clock_id: Option<String>,
+    /// The decision time is past `due_by`.
+    pub past_due: bool,
+    /// Items missing (pends for information).
+    pub missing_items: Vec<&'static str>,
+    /// Denial category.
+    pub denial_category: Option<DenialCategory>,
+    /// Appeal path (denials).
+    pub appeal_path: Option<String>,
+    /// Eligible for Independent Medical Review (denials).
+    pub imr_eligible: Option<bool>,
+    /// Service started before the request.
+    pub retro: bool,
+    /// Urgent or emergent (expedited clocks).
+    pub expedited: bool,
+    /// Approved because the plan did not answer in time.
+    pub deemed: bool,
+    /// Flags set by rules (late_notification, benefit_reduction…).
+    pub flags: Vec<String>,
+    /// Rejection details.
+    pub rejection: Option<RejectionInfo>,
+    /// Units approved when fewer than requested.
+    pub approved_units: Option<f64>,
+    /// Retro request lacking urgency or justification.
+    pub retro_report: Option<RetroReport>,
+    /// Line-level decisions.
+    pub lines: Vec<LineDecision>,
+    /// The plan that applied.
+    pub plan_id: Option<String>,
+    /// The member's product.
+    pub product: Option<&'static str>,
+    /// When the decision was made (the as-of time).
+    pub decided_at: NaiveDateTime,
+}
+
+/// Facts computed once per request.
+struct Facts<'a> {
+    coverage: Option<&'a Coverage>,
+    member_found: bool,
+    eligible: bool,
+    plan_id: Option<String>,
+    plan_flags: &'a [String],
+    servicing: Option<&'a Provider>,
+    servicing_network: NetworkCond,
+    servicing_is_pcp: bool,
+    requester: Option<&'a Provider>,
+    missing: u32,
+    diag_invalid: bool,
+    proc_invalid: bool,
+}
+
+/// The evaluator: a compiled policy, rosters and the decision time.
+#[derive(Debug, Clone)]
+pub struct Evaluator {
+    /// The policy.
+    pub policy: Arc<Policy>,
+    /// The eligibility roster.
+    pub eligibility: Arc<Eligibility>,
+    /// The provider roster.
+    pub providers: Arc<Providers>,
+    /// "Now".
+    pub as_of: NaiveDateTime,
+}
+
+const NO_FLAGS: &[String] = &[];
+
+fn cat_bit(c: Category) -> u32 {
+    1 << (c as u32)
+}
+fn urg_bit(u: Urgency) -> u32 {
+    1 << (u as u32)
+}
+fn prod_bit(p: Product) -> u32 {
+    1 << (p as u32)
+}
+
+/// The outcome of running the rules on one view of a request.
+struct Core {
+    outcome: Outcome,
+    reason: Option<String>,
+    text: String,
+    fired: Vec<Fired>,
+    flags: Vec<String>,
+    missing: u32,
+    denial: Option<DenialCategory>,
+    rejection: Option<RejectionInfo>,
+    deemed: bool,
+    approved_units: Option<f64>,
+}
+
+impl Evaluator {
+    /// An evaluator for one run.
+    pub fn new(
+        policy: Arc<Policy>,
+        eligibility: Arc<Eligibility>,
+        providers: Arc<Providers>,
+        as_of: NaiveDateTime,
+    ) -> Self {
+        Evaluator {
+            policy,
+            eligibility,
+            providers,
+            as_of,
+        }
+    }
+
+    fn facts<'a>(&'a self, r: &AuthRequest) -> Facts<'a> {
+        let on = r.service_from.or(Some(r.submitted_at.date()));
+        let all = self.eligibility.member(&r.member_id);
+        let coverage = self.eligibility.coverage_on(&r.member_id, on);
+        let member_found = !all.is_empty();
+        let eligible = on.is_some_and(|d| all.iter().any(|c| c.covers(d)));
+        let plan_id = r
+            .plan_id
+            .clone()
+            .or_else(|| coverage.map(|c| c.plan_id.clone()))
+            .or_else(|| self.policy.default_plan.clone());
+        let plan_flags = plan_id
+            .as_deref()
+            .and_then(|p| self.policy.plans.get(p))
+            .map(|p| p.flags.as_slice())
+            .unwrap_or(NO_FLAGS);
+        // The provider who renders the service: servicing, else facility, else the requester.
+        let who = r
+            .servicing
+            .as_ref()
+            .or(r.facility.as_ref())
+            .unwrap_or(&r.requester);
+        let servicing = self.providers.get(&who.npi);
+        let servicing_network = match servicing {
+            None => NetworkCond::Unknown,
+            Some(p) if p.contracted(plan_id.as_deref(), r.service_from) => NetworkCond::In,
+            Some(_) => NetworkCond::Out,
+        };
+        let servicing_is_pcp =
+            coverage.is_some_and(|c| !c.pcp_npi.is_empty() && c.pcp_npi == who.npi);
+        let requester = self.providers.get(&r.requester.npi);
+        let mut missing = 0u32;
+        let mut miss = |cond: bool, item: Item| {
+            if cond {
+                missing |= item.bit();
+            }
+        };
+        let attending = r
+            .attending
+            .as_ref()
+            .or(r.servicing.as_ref())
+            .unwrap_or(&r.requester);
+        let phone = if attending.phone.is_empty() {
+            &r.requester.phone
+        } else {
+            &attending.phone
+        };
+        let fax = if attending.fax.is_empty() {
+            &r.requester.fax
+        } else {
+            &attending.fax
+        };
+        miss(r.member_last_name.is_empty(), Item::PatientName);
+        miss(r.member_id.is_empty(), Item::MemberId);
+        miss(
+            r.certificate_number.is_empty() && r.member_id.is_empty(),
+            Item::CertificateNumber,
+        );
+        miss(r.member_dob.is_none(), Item::Dob);
+        miss(attending.name.is_empty(), Item::AttendingName);
+        miss(phone.is_empty(), Item::AttendingPhone);
+        miss(fax.is_empty(), Item::AttendingFax);
+        let facility = r.facility.as_ref();
+        miss(
+            facility.is_none_or(|f| f.name.is_empty()),
+            Item::FacilityName,
+        );
+        miss(
+            facility.is_none_or(|f| f.phone.is_empty()),
+            Item::FacilityPhone,
+        );
+        miss(facility.is_none_or(|f| f.fax.is_empty()), Item::FacilityFax);
+        miss(r.diagnosis_codes.is_empty(), Item::Diagnosis);
+        miss(r.procedure_codes.is_empty(), Item::Procedure);
+        miss(
+            !r.attachments.clinical_notes
+                && r.justification.trim().is_empty()
+                && r.notes.trim().is_empty(),
+            Item::ClinicalInformation,
+        );
+        miss(!r.attachments.clinical_notes, Item::ClinicalNotes);
+        miss(!r.attachments.physician_signature, Item::PhysicianSignature);
+        miss(!r.attachments.lab_results, Item::LabResults);
+        miss(!r.attachments.radiology_results, Item::RadiologyResults);
+        miss(r.service_from.is_none(), Item::ServiceDates);
+        let diag_invalid =
+            r.diagnosis_codes.is_empty() || r.diagnosis_codes.iter().any(|c| !is_icd10_code(c));
+        let proc_invalid =
+            r.procedure_codes.is_empty() || r.procedure_codes.iter().any(|c| !is_procedure_code(c));
+        Facts {
+            coverage,
+            member_found,
+            eligible,
+            plan_id,
+            plan_flags,
+            servicing,
+            servicing_network,
+            servicing_is_pcp,
+            requester,
+            missing,
+            diag_invalid,
+            proc_invalid,
+        }
+    }
+
+    fn lead_time_under(&self, r: &AuthRequest, d: ClockDuration) -> bool {
+        match r.service_from {
+            // The service starts at the beginning of its day.
+            Some(from) => {
+                let start = from.and_time(chrono::NaiveTime::MIN);
+                start < self.policy.calendar.add(r.submitted_at, d)
+            }
+            None => false,
+        }
+    }
+
+    fn holds(
+        &self,
+        c: &Conditions,
+        r: &AuthRequest,
+        f: &Facts<'_>,
+        procs: &[String],
+        units: Option<f64>,
+    ) -> bool {
+        let p = &self.policy;
+        let set = |i: usize| p.code_sets.get(i);
+        if c.categories.is_some_and(|b| b & cat_bit(r.category) == 0) {
+            return false;
+        }
+        if c.not_categories
+            .is_some_and(|b| b & cat_bit(r.category) != 0)
+        {
+            return false;
+        }
+        if let Some(st) = &c.service_types {
+            if !st.iter().any(|s| s.eq_ignore_ascii_case(&r.service_type)) {
+                return false;
+            }
+        }
+        if let Some(pl) = &c.places {
+            if !pl.contains(&r.place_of_service) {
+                return false;
+            }
+        }
+        if let Some(i) = c.procedures_in {
+            if !set(i).is_some_and(|s| s.any(procs)) {
+                return false;
+            }
+        }
+        if let Some(i) = c.all_procedures_in {
+            if !set(i).is_some_and(|s| s.all(procs)) {
+                return false;
+            }
+        }
+        if let Some(i) = c.no_procedure_in {
+            if set(i).is_some_and(|s| s.any(procs)) {
+                return false;
+            }
+        }
+        if let Some(i) = c.diagnoses_in {
+            if !set(i).is_some_and(|s| s.any(&r.diagnosis_codes)) {
+                return false;
+            }
+        }
+        if c.urgency.is_some_and(|b| b & urg_bit(r.urgency) == 0) {
+            return false;
+        }
+        if c.retro.is_some_and(|v| v != r.is_retro()) {
+            return false;
+        }
+        if c.post_stabilization
+            .is_some_and(|v| v != r.post_stabilization)
+        {
+            return false;
+        }
+        if c.member_found.is_some_and(|v| v != f.member_found) {
+            return false;
+        }
+        if c.eligible.is_some_and(|v| v != f.eligible) {
+            return false;
+        }
+        if let Some(b) = c.products {
+            if f.coverage.is_none_or(|cv| b & prod_bit(cv.product) == 0) {
+                return false;
+            }
+        }
+        if c.medicare_primary
+            .is_some_and(|v| v != f.coverage.is_some_and(|cv| cv.medicare_primary))
+        {
+            return false;
+        }
+        if let Some(flag) = &c.plan_flag {
+            if !f.plan_flags.iter().any(|x| x == flag) {
+                return false;
+            }
+        }
+        if let Some(flag) = &c.plan_flag_off {
+            if f.plan_flags.iter().any(|x| x == flag) {
+                return false;
+            }
+        }
+        if c.servicing_network
+            .is_some_and(|n| n != f.servicing_network)
+        {
+            return false;
+        }
+        if let Some(specs) = &c.servicing_specialty {
+            if !f.servicing.is_some_and(|s| specs.contains(&s.specialty)) {
+                return false;
+            }
+        }
+        if c.servicing_is_member_pcp
+            .is_some_and(|v| v != f.servicing_is_pcp)
+        {
+            return false;
+        }
+        if let Some(specs) = &c.requester_specialty {
+            if !f.requester.is_some_and(|s| specs.contains(&s.specialty)) {
+                return false;
+            }
+        }
+        if let Some(max) = c.cost_at_most {
+            if !r.estimated_cost.is_some_and(|x| x <= max) {
+                return false;
+            }
+        }
+        if let Some(min) = c.cost_over {
+            if !r.estimated_cost.is_some_and(|x| x > min) {
+                return false;
+            }
+        }
+        if c.missing.is_some_and(|m| m & f.missing == 0) {
+            return false;
+        }
+        match c.codes_invalid {
+            Some(CodeKind::Diagnosis) if !f.diag_invalid => return false,
+            Some(CodeKind::Procedure) if !f.proc_invalid => return false,
+            _ => {}
+        }
+        if let Some(d) = c.lead_time_under {
+            if !self.lead_time_under(r, d) {
+                return false;
+            }
+        }
+        if let Some(d) = c.notified_after {
+            let late = r.service_from.is_some_and(|from| {
+                let start = from.and_time(chrono::NaiveTime::MIN);
+                p.calendar.exceeds(start, r.submitted_at, d)
+            });
+            if !late {
+                return false;
+            }
+        }
+        let stay_hours = match (r.service_from, r.service_to) {
+            (Some(a), Some(b)) => Some((b - a).num_days() * 24),
+            (Some(_), None) => r.units.map(|u| (u * 24.0) as i64),
+            _ => None,
+        };
+        let hours = |d: ClockDuration| match d {
+            ClockDuration::Hours(h) => h,
+            ClockDuration::Days(d) | ClockDuration::BusinessDays(d) => d * 24,
+        };
+        if let Some(d) = c.stay_over {
+            if stay_hours.is_none_or(|s| s <= hours(d)) {
+                return false;
+            }
+        }
+        if let Some(d) = c.stay_at_most {
+            if stay_hours.is_none_or(|s| s > hours(d)) {
+                return false;
+            }
+        }
+        if c.delivery.is_some() && c.delivery != r.delivery {
+            return false;
+        }
+        if c.has_previous_certification
+            .is_some_and(|v| v != r.previous_certification.is_some())
+        {
+            return false;
+        }
+        if let Some(t) = &c.certification_types {
+            if !t.contains(&r.certification_type) {
+                return false;
+            }
+        }
+        if c.justification
+            .is_some_and(|v| v == r.justification.trim().is_empty())
+        {
+            return false;
+        }
+        if let Some(d) = c.waiting_over {
+            if !p.calendar.exceeds(r.submitted_at, self.as_of, d) {
+                return false;
+            }
+        }
+        if let Some(n) = c.units_over {
+            if !units.is_some_and(|u| u > n) {
+                return false;
+            }
+        }
+        if c.source_fax
+            .is_some_and(|v| v != (r.provenance.kind == crate::request::SourceKind::Fax))
+        {
+            return false;
+        }
+        true
+    }
+
+    fn describe(rule: &Rule, f: &Facts<'_>) -> String {
+        let t = &rule.then;
+        let mut parts = Vec::new();
+        if let Some(o) = t.outcome {
+            let mut s = o.as_str().to_string();
+            if let Some(r) = &t.reason {
+                s.push_str(&format!(" ({r})"));
+            }
+            parts.push(s);
+        }
+        if t.require {
+            parts.push("authorization required".into());
+        }
+        for fl in &t.flags {
+            parts.push(format!("flag {fl}"));
+        }
+        if let Some(m) = rule.when.missing {
+            let names = item_names(m & f.missing);
+            if !names.is_empty() {
+                parts.push(format!("missing {}", names.join(", ")));
+            }
+        }
+        let mut s = parts.join("; ");
+        if !t.text.is_empty() {
+            s.push_str(": ");
+            s.push_str(&t.text);
+        }
+        s
+    }
+
+    fn run(&self, r: &AuthRequest, f: &Facts<'_>, procs: &[String], units: Option<f64>) -> Core {
+        let p = &self.policy;
+        let mut core = Core {
+            outcome: p.default_outcome,
+            reason: p.default_reason.clone(),
+            text: p.default_text.clone(),
+            fired: Vec::new(),
+            flags: Vec::new(),
+            missing: 0,
+            denial: None,
+            rejection: None,
+            deemed: false,
+            approved_units: None,
+        };
+        let mut required = false;
+        let mut decided = false;
+        let mut stage = Stage::Validity;
+        for rule in &p.rules {
+            if rule.stage > Stage::Requirement
+                && stage <= Stage::Requirement
+                && !required
+                && p.unlisted_not_required
+            {
+                // No rule says this service needs authorization, and the policy lists what does.
+                core.outcome = Outcome::NotRequired;
+                core.reason = Some("0H".into());
+                core.text = "no prior authorization is required for this service".into();
+                core.fired.push(Fired {
+                    id: "unlisted-not-required".into(),
+                    stage: Stage::Requirement.as_str(),
+                    effect: "not_required (0H): the service is on none of the policy's authorization lists".into(),
+                });
+                decided = true;
+                break;
+            }
+            stage = rule.stage;
+            if !self.holds(&rule.when, r, f, procs, units) {
+                continue;
+            }
+            let t = &rule.then;
+            core.fired.push(Fired {
+                id: rule.id.clone(),
+                stage: rule.stage.as_str(),
+                effect: Self::describe(rule, f),
+            });
+            if t.require {
+                required = true;
+            }
+            for fl in &t.flags {
+                if !core.flags.contains(fl) {
+                    core.flags.push(fl.clone());
+                }
+            }
+            if let Some(m) = rule.when.missing {
+                core.missing |= m & f.missing;
+            }
+            let Some(mut outcome) = t.outcome else {
+                continue;
+            };
+            if let (Some(limit), Some(u)) = (t.approve_units, units) {
+                if outcome == Outcome::Approved || outcome == Outcome::Modified {
+                    if u > limit {
+                        outcome = Outcome::Modified;
+                        core.approved_units = Some(limit);
+                    } else {
+                        outcome = Outcome::Approved;
+                    }
+                }
+            }
+            core.outcome = outcome;
+            core.reason = t.reason.clone();
+            core.text = t.text.clone();
+            core.denial = t.denial_category;
+            core.deemed = t.deemed;
+            if outcome == Outcome::Rejected {
+                core.rejection = Some(RejectionInfo {
+                    loop_id: t.aaa_loop.clone().unwrap_or_default(),
+                    reason: t.reason.clone().unwrap_or_default(),
+                    follow_up: t.follow_up.clone().unwrap_or_else(|| "C".into()),
+                });
+            }
+            decided = true;
+            break;
+        }
+        if !decided {
+            if !required && p.unlisted_not_required {
+                core.outcome = Outcome::NotRequired;
+                core.reason = Some("0H".into());
+                core.text = "no prior authorization is required for this service".into();
+                core.fired.push(Fired {
+                    id: "unlisted-not-required".into(),
+                    stage: Stage::Requirement.as_str(),
+                    effect: "not_required (0H): the service is on none of the policy's authorization lists".into(),
+                });
+            } else {
+                core.fired.push(Fired {
+                    id: "default".into(),
+                    stage: Stage::Approval.as_str(),
+                    effect: format!(
+                        "{} by the policy default: no rule objected",
+                        p.default_outcome.as_str()
+                    ),
+                });
+                if core.text.is_empty() {
+                    core.text = match p.default_outcome {
+                        Outcome::Approved => "meets the policy's criteria for authorization".into(),
+                        _ => "queued for clinical review".into(),
+                    };
+                }
+            }
+        }
+        core
+    }
+
+    /// Certification / tracking number: deterministic from the request id.
+    pub fn certification_number(&self, request_id: &str) -> String {
+        let h = Sha256::digest(request_id.as_bytes());
+        let mut n = [0u8; 8];
+        n.copy_from_slice(h.get(..8).unwrap_or(&[0; 8]));
+        format!(
+            "{}{:016X}",
+            self.policy.certification_prefix,
+            u64::from_be_bytes(n)
+        )
+    }
+
+    /// Decides one request.
+    pub fn decide(&self, r: &AuthRequest) -> Decision {
+        let f = self.facts(r);
+        let core = self.run(r, &f, &r.procedure_codes, r.units);
+        let p = &self.policy;
+        let mut fired = core.fired;
+        let mut outcome = core.outcome;
+        let mut hcr01 = outcome.hcr01();
+        let mut reason_text = core.text;
+        let mut lines = Vec::new();
+        if r.lines.len() > 1 && outcome != Outcome::Rejected {
+            for l in &r.lines {
+                let procs = if l.procedure.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![l.procedure.clone()]
+                };
+                let c = self.run(r, &f, &procs, l.units);
+                lines.push(LineDecision {
+                    line: l.line,
+                    procedure: l.procedure.clone(),
+                    units: l.units,
+                    outcome: c.outcome,
+                    hcr01: c.outcome.hcr01(),
+                    reason_codes: c.reason.into_iter().collect(),
+                    approved_units: c.approved_units,
+                });
+                for x in c.fired {
+                    if !fired.iter().any(|y| y.id == x.id) {
+                        fired.push(x);
+                    }
+                }
+            }
+            let first = lines.first().map(|l| l.outcome);
+            let mixed = lines.iter().any(|l| Some(l.outcome) != first);
+            let some_certified = lines.iter().any(|l| {
+                matches!(
+                    l.outcome,
+                    Outcome::Approved | Outcome::Modified | Outcome::NotRequired
+                )
+            });
+            if mixed && some_certified {
+                outcome = Outcome::Modified;
+                hcr01 = Some("A2");
+                let parts: Vec<String> = lines
+                    .iter()
+                    .map(|l| format!("line {} ({}) {}", l.line, l.procedure, l.outcome.as_str()))
+                    .collect();
+                reason_text = format!("certified in part: {}", parts.join(", "));
+            } else if mixed {
+                // No line certified: the request keeps the whole-request outcome.
+            } else if let Some(o) = first {
+                if o != outcome {
+                    outcome = o;
+                    hcr01 = o.hcr01();
+                }
+            }
+        } else {
+            for l in &r.lines {
+                lines.push(LineDecision {
+                    line: l.line,
+                    procedure: l.procedure.clone(),
+                    units: l.units,
+                    outcome,
+                    hcr01: outcome.hcr01(),
+                    reason_codes: core.reason.clone().into_iter().collect(),
+                    approved_units: core.approved_units,
+                });
+            }
+        }
+        let numbered = matches!(
+            outcome,
+            Outcome::Approved
+                | Outcome::Modified
+                | Outcome::Pended
+                | Outcome::Denied
+                | Outcome::ContactPayer
+        );
+        let certification_number = numbered.then(|| self.certification_number(&r.request_id));
+        let (mut valid_from, mut valid_to) = (None, None);
+        if matches!(outcome, Outcome::Approved | Outcome::Modified) {
+            let from = r.service_from.unwrap_or(r.submitted_at.date());
+            valid_from = Some(from);
+            match &p.validity {
+                Some(v) => {
+                    let mut to = from + chrono::Duration::days(v.days);
+                    if v.cap_at_coverage_end {
+                        if let Some(end) = f.coverage.and_then(|c| c.coverage_end) {
+                            to = to.min(end);
+                        }
+                    }
+                    valid_to = Some(to);
+                    if !fired.iter().any(|x| x.id == v.id) {
+                        fired.push(Fired {
+                            id: v.id.clone(),
+                            stage: "validity_period",
+                            effect: format!(
+                                "valid {from} to {to} ({} days, capped at coverage end)",
+                                v.days
+                            ),
+                        });
+                    }
+                }
+                None => valid_to = r.service_to.or(Some(from)),
+            }
+        }
+        let mut due_by = None;
+        let mut clock_id = None;
+        for k in &p.clocks {
+            if self.holds(&k.when, r, &f, &r.procedure_codes, r.units) {
+                let due = p.calendar.add(r.submitted_at, k.due);
+                due_by = Some(due);
+                clock_id = Some(k.id.clone());
+                fired.push(Fired {
+                    id: k.id.clone(),
+                    stage: "clock",
+                    effect: format!("decision due {} after receipt: {due}", k.due),
+                });
+                break;
+            }
+        }
+        let past_due = due_by.is_some_and(|d| self.as_of > d);
+        let mut flags = core.flags;
+        if past_due {
+            flags.push("past_due".into());
+        }
+        let (mut appeal_path, mut imr_eligible) = (None, None);
+        if outcome == Outcome::Denied {
+            if let Some(a) = &p.appeals {
+                let eligible = core.denial.is_some_and(|c| a.imr_categories.contains(&c));
+                imr_eligible = Some(eligible);
+                appeal_path = Some(if eligible {
+                    format!("{} {}", a.internal, a.imr)
+                } else {
+                    format!(
+                        "{} Not eligible for Independent Medical Review: {} decisions are not disputed medical decisions.",
+                        a.internal,
+                        core.denial.map(|c| c.as_str()).unwrap_or("this")
+                    )
+                });
+                fired.push(Fired {
+                    id: a.imr_id.clone(),
+                    stage: "appeal",
+                    effect: format!(
+                        "IMR {}: denial category {}",
+                        if eligible { "eligible" } else { "not eligible" },
+                        core.denial.map(|c| c.as_str()).unwrap_or("unknown")
+                    ),
+                });
+                fired.push(Fired {
+                    id: a.id.clone(),
+                    stage: "appeal",
+                    effect: "internal appeal first, then IMR when eligible".into(),
+                });
+            }
+        }
+        let retro = r.is_retro();
+        let justification_present =
+            !r.justification.trim().is_empty() || r.attachments.clinical_notes;
+        let urgency_indicated = r.urgency.is_expedited() || r.post_stabilization;
+        let retro_report = (retro && (!urgency_indicated || r.justification.trim().is_empty()))
+            .then(|| {
+                let mut missing = Vec::new();
+                if !urgency_indicated {
+                    missing.push("urgency indication");
+                }
+                if r.justification.trim().is_empty() {
+                    missing.push("urgency justification");
+                }
+                RetroReport {
+                    days_after_service: r.days_after_service(),
+                    urgency_indicated,
+                    justification_present,
+                    missing: missing.join("; "),
+                }
+            });
+        let mut missing_items = item_names(core.missing);
+        if outcome != Outcome::Pended {
+            missing_items.clear();
+        }
+        if outcome == Outcome::Pended && !missing_items.is_empty() {
+            reason_text = format!("{reason_text} (missing: {})", missing_items.join(", "));
+        }
+        Decision {
+            request_id: r.request_id.clone(),
+            outcome,
+            hcr01,
+            reason_codes: core.reason.into_iter().collect(),
+            reason_text,
+            rules_fired: fired,
+            certification_number,
+            valid_from,
+            valid_to,
+            due_by,
+            clock_id,
+            past_due,
+            missing_items,
+            denial_category: if outcome == Outcome::Denied {
+                core.denial
+            } else {
+                None
+            },
+            appeal_path,
+            imr_eligible,
+            retro,
+            expedited: r.urgency.is_expedited() || r.post_stabilization,
+            deemed: core.deemed,
+            flags,
+            rejection: core.rejection,
+            approved_units: core.approved_units,
+            retro_report,
+            lines,
+            plan_id: f.plan_id,
+            product: f.coverage.map(|c| c.product.as_str()),
+            decided_at: self.as_of,
+        }
+    }
+}
+
+impl Decision {
+    /// Rule ids joined with `;`, as reports show them.
+    pub fn rules_fired_ids(&self) -> String {
+        self.rules_fired
+            .iter()
+            .map(|f| f.id.as_str())
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+    /// True when a rule with this id fired.
+    pub fn fired(&self, id: &str) -> bool {
+        self.rules_fired.iter().any(|f| f.id == id)
+    }
+}
