@@ -9,25 +9,34 @@
 use crate::calendar::ClockDuration;
 use crate::policy::codes::{is_icd10_code, is_procedure_code};
 use crate::policy::{
-    item_names, CodeKind, Conditions, DenialCategory, Item, NetworkCond, Outcome, Policy, Rule,
-    Stage,
+    item_names, CodeKind, Conditions, DenialCategory, Item, NetworkCond, Outcome, Policy, Stage,
 };
 use crate::request::{AuthRequest, Category, Urgency};
 use crate::roster::{Coverage, Eligibility, Product, Provider, Providers};
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 /// A rule that fired, in evaluation order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Fired {
     /// The rule id (POLICIES.md id where it implements one).
-    pub id: String,
+    pub id: Arc<str>,
     /// The stage it ran in.
     pub stage: &'static str,
     /// What it did, in words.
-    pub effect: String,
+    pub effect: Arc<str>,
+}
+
+/// Trace entries that do not come from a policy rule, built once.
+struct BuiltIn {
+    unlisted: Fired,
+    default_approved: Fired,
+    default_pended: Fired,
+    validity: Option<Fired>,
+    imr_yes: Option<Fired>,
+    imr_no: Option<Fired>,
+    appeal: Option<Fired>,
 }
 
 /// Why a request was rejected (278 AAA).
@@ -146,6 +155,7 @@ struct Facts<'a> {
     missing: u32,
     diag_invalid: bool,
     proc_invalid: bool,
+    has_justification: bool,
 }
 
 /// The evaluator: a compiled policy, rosters and the decision time.
@@ -159,6 +169,80 @@ pub struct Evaluator {
     pub providers: Arc<Providers>,
     /// "Now".
     pub as_of: NaiveDateTime,
+    builtin: Arc<BuiltIn>,
+}
+
+impl std::fmt::Debug for BuiltIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BuiltIn")
+    }
+}
+
+fn fired(id: &str, stage: &'static str, effect: String) -> Fired {
+    Fired {
+        id: Arc::from(id),
+        stage,
+        effect: Arc::from(effect),
+    }
+}
+
+impl BuiltIn {
+    fn new(p: &Policy) -> BuiltIn {
+        BuiltIn {
+            unlisted: fired(
+                "unlisted-not-required",
+                Stage::Requirement.as_str(),
+                "not_required (0H): the service is on none of the policy's authorization lists"
+                    .into(),
+            ),
+            default_approved: fired(
+                "default",
+                Stage::Approval.as_str(),
+                "approved by the policy default: no rule objected".into(),
+            ),
+            default_pended: fired(
+                "default",
+                Stage::Approval.as_str(),
+                "pended by the policy default: queued for review".into(),
+            ),
+            validity: p.validity.as_ref().map(|v| {
+                fired(
+                    &v.id,
+                    "validity_period",
+                    format!(
+                        "valid {} days from the service start{}",
+                        v.days,
+                        if v.cap_at_coverage_end {
+                            ", never past the coverage end"
+                        } else {
+                            ""
+                        }
+                    ),
+                )
+            }),
+            imr_yes: p.appeals.as_ref().map(|a| {
+                fired(
+                    &a.imr_id,
+                    "appeal",
+                    "IMR eligible: disputed medical decision".into(),
+                )
+            }),
+            imr_no: p.appeals.as_ref().map(|a| {
+                fired(
+                    &a.imr_id,
+                    "appeal",
+                    "IMR not eligible: coverage or administrative decision".into(),
+                )
+            }),
+            appeal: p.appeals.as_ref().map(|a| {
+                fired(
+                    &a.id,
+                    "appeal",
+                    "internal appeal first, then IMR when eligible".into(),
+                )
+            }),
+        }
+    }
 }
 
 const NO_FLAGS: &[String] = &[];
@@ -195,18 +279,22 @@ impl Evaluator {
         providers: Arc<Providers>,
         as_of: NaiveDateTime,
     ) -> Self {
+        let builtin = Arc::new(BuiltIn::new(&policy));
         Evaluator {
             policy,
             eligibility,
             providers,
             as_of,
+            builtin,
         }
     }
 
     fn facts<'a>(&'a self, r: &AuthRequest) -> Facts<'a> {
         let on = r.service_from.or(Some(r.submitted_at.date()));
         let all = self.eligibility.member(&r.member_id);
-        let coverage = self.eligibility.coverage_on(&r.member_id, on);
+        let coverage = on
+            .and_then(|d| all.iter().find(|c| c.covers(d)))
+            .or_else(|| all.iter().max_by_key(|c| c.coverage_start));
         let member_found = !all.is_empty();
         let eligible = on.is_some_and(|d| all.iter().any(|c| c.covers(d)));
         let plan_id = r
@@ -292,7 +380,9 @@ impl Evaluator {
             r.diagnosis_codes.is_empty() || r.diagnosis_codes.iter().any(|c| !is_icd10_code(c));
         let proc_invalid =
             r.procedure_codes.is_empty() || r.procedure_codes.iter().any(|c| !is_procedure_code(c));
+        let has_justification = !r.justification.trim().is_empty();
         Facts {
+            has_justification,
             coverage,
             member_found,
             eligible,
@@ -488,9 +578,7 @@ impl Evaluator {
                 return false;
             }
         }
-        if c.justification
-            .is_some_and(|v| v == r.justification.trim().is_empty())
-        {
+        if c.justification.is_some_and(|v| v != f.has_justification) {
             return false;
         }
         if let Some(d) = c.waiting_over {
@@ -509,36 +597,6 @@ impl Evaluator {
             return false;
         }
         true
-    }
-
-    fn describe(rule: &Rule, f: &Facts<'_>) -> String {
-        let t = &rule.then;
-        let mut parts = Vec::new();
-        if let Some(o) = t.outcome {
-            let mut s = o.as_str().to_string();
-            if let Some(r) = &t.reason {
-                s.push_str(&format!(" ({r})"));
-            }
-            parts.push(s);
-        }
-        if t.require {
-            parts.push("authorization required".into());
-        }
-        for fl in &t.flags {
-            parts.push(format!("flag {fl}"));
-        }
-        if let Some(m) = rule.when.missing {
-            let names = item_names(m & f.missing);
-            if !names.is_empty() {
-                parts.push(format!("missing {}", names.join(", ")));
-            }
-        }
-        let mut s = parts.join("; ");
-        if !t.text.is_empty() {
-            s.push_str(": ");
-            s.push_str(&t.text);
-        }
-        s
     }
 
     fn run(&self, r: &AuthRequest, f: &Facts<'_>, procs: &[String], units: Option<f64>) -> Core {
@@ -568,11 +626,7 @@ impl Evaluator {
                 core.outcome = Outcome::NotRequired;
                 core.reason = Some("0H".into());
                 core.text = "no prior authorization is required for this service".into();
-                core.fired.push(Fired {
-                    id: "unlisted-not-required".into(),
-                    stage: Stage::Requirement.as_str(),
-                    effect: "not_required (0H): the service is on none of the policy's authorization lists".into(),
-                });
+                core.fired.push(self.builtin.unlisted.clone());
                 decided = true;
                 break;
             }
@@ -582,9 +636,9 @@ impl Evaluator {
             }
             let t = &rule.then;
             core.fired.push(Fired {
-                id: rule.id.clone(),
+                id: Arc::clone(&rule.trace_id),
                 stage: rule.stage.as_str(),
-                effect: Self::describe(rule, f),
+                effect: Arc::clone(&rule.trace_effect),
             });
             if t.require {
                 required = true;
@@ -630,19 +684,12 @@ impl Evaluator {
                 core.outcome = Outcome::NotRequired;
                 core.reason = Some("0H".into());
                 core.text = "no prior authorization is required for this service".into();
-                core.fired.push(Fired {
-                    id: "unlisted-not-required".into(),
-                    stage: Stage::Requirement.as_str(),
-                    effect: "not_required (0H): the service is on none of the policy's authorization lists".into(),
-                });
+                core.fired.push(self.builtin.unlisted.clone());
             } else {
-                core.fired.push(Fired {
-                    id: "default".into(),
-                    stage: Stage::Approval.as_str(),
-                    effect: format!(
-                        "{} by the policy default: no rule objected",
-                        p.default_outcome.as_str()
-                    ),
+                core.fired.push(if p.default_outcome == Outcome::Approved {
+                    self.builtin.default_approved.clone()
+                } else {
+                    self.builtin.default_pended.clone()
                 });
                 if core.text.is_empty() {
                     core.text = match p.default_outcome {
@@ -657,14 +704,17 @@ impl Evaluator {
 
     /// Certification / tracking number: deterministic from the request id.
     pub fn certification_number(&self, request_id: &str) -> String {
-        let h = Sha256::digest(request_id.as_bytes());
-        let mut n = [0u8; 8];
-        n.copy_from_slice(h.get(..8).unwrap_or(&[0; 8]));
-        format!(
-            "{}{:016X}",
-            self.policy.certification_prefix,
-            u64::from_be_bytes(n)
-        )
+        // FNV-1a over the id, then the SplitMix64 finaliser: stable across releases and
+        // platforms; 64 bits keep collisions negligible in a run (the run checks anyway).
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in request_id.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        h ^= h >> 31;
+        format!("{}{h:016X}", self.policy.certification_prefix)
     }
 
     /// Decides one request.
@@ -759,15 +809,8 @@ impl Evaluator {
                         }
                     }
                     valid_to = Some(to);
-                    if !fired.iter().any(|x| x.id == v.id) {
-                        fired.push(Fired {
-                            id: v.id.clone(),
-                            stage: "validity_period",
-                            effect: format!(
-                                "valid {from} to {to} ({} days, capped at coverage end)",
-                                v.days
-                            ),
-                        });
+                    if let Some(fv) = &self.builtin.validity {
+                        fired.push(fv.clone());
                     }
                 }
                 None => valid_to = r.service_to.or(Some(from)),
@@ -779,11 +822,11 @@ impl Evaluator {
             if self.holds(&k.when, r, &f, &r.procedure_codes, r.units) {
                 let due = p.calendar.add(r.submitted_at, k.due);
                 due_by = Some(due);
-                clock_id = Some(k.id.clone());
+                clock_id = Some(k.id.to_string());
                 fired.push(Fired {
-                    id: k.id.clone(),
+                    id: Arc::clone(&k.id),
                     stage: "clock",
-                    effect: format!("decision due {} after receipt: {due}", k.due),
+                    effect: Arc::clone(&k.trace_effect),
                 });
                 break;
             }
@@ -807,42 +850,33 @@ impl Evaluator {
                         core.denial.map(|c| c.as_str()).unwrap_or("this")
                     )
                 });
-                fired.push(Fired {
-                    id: a.imr_id.clone(),
-                    stage: "appeal",
-                    effect: format!(
-                        "IMR {}: denial category {}",
-                        if eligible { "eligible" } else { "not eligible" },
-                        core.denial.map(|c| c.as_str()).unwrap_or("unknown")
-                    ),
-                });
-                fired.push(Fired {
-                    id: a.id.clone(),
-                    stage: "appeal",
-                    effect: "internal appeal first, then IMR when eligible".into(),
-                });
+                let imr = if eligible {
+                    &self.builtin.imr_yes
+                } else {
+                    &self.builtin.imr_no
+                };
+                fired.extend(imr.iter().cloned());
+                fired.extend(self.builtin.appeal.iter().cloned());
             }
         }
         let retro = r.is_retro();
-        let justification_present =
-            !r.justification.trim().is_empty() || r.attachments.clinical_notes;
+        let justification_present = f.has_justification || r.attachments.clinical_notes;
         let urgency_indicated = r.urgency.is_expedited() || r.post_stabilization;
-        let retro_report = (retro && (!urgency_indicated || r.justification.trim().is_empty()))
-            .then(|| {
-                let mut missing = Vec::new();
-                if !urgency_indicated {
-                    missing.push("urgency indication");
-                }
-                if r.justification.trim().is_empty() {
-                    missing.push("urgency justification");
-                }
-                RetroReport {
-                    days_after_service: r.days_after_service(),
-                    urgency_indicated,
-                    justification_present,
-                    missing: missing.join("; "),
-                }
-            });
+        let retro_report = (retro && (!urgency_indicated || !f.has_justification)).then(|| {
+            let mut missing = Vec::new();
+            if !urgency_indicated {
+                missing.push("urgency indication");
+            }
+            if !f.has_justification {
+                missing.push("urgency justification");
+            }
+            RetroReport {
+                days_after_service: r.days_after_service(),
+                urgency_indicated,
+                justification_present,
+                missing: missing.join("; "),
+            }
+        });
         let mut missing_items = item_names(core.missing);
         if outcome != Outcome::Pended {
             missing_items.clear();
@@ -891,12 +925,12 @@ impl Decision {
     pub fn rules_fired_ids(&self) -> String {
         self.rules_fired
             .iter()
-            .map(|f| f.id.as_str())
+            .map(|f| &*f.id)
             .collect::<Vec<_>>()
             .join(";")
     }
     /// True when a rule with this id fired.
     pub fn fired(&self, id: &str) -> bool {
-        self.rules_fired.iter().any(|f| f.id == id)
+        self.rules_fired.iter().any(|f| &*f.id == id)
     }
 }

@@ -131,10 +131,7 @@ pub struct Eligibility {
 impl Eligibility {
     /// The coverage periods of a member (empty when unknown).
     pub fn member(&self, id: &str) -> &[Coverage] {
-        self.by_member
-            .get(id.trim())
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.by_member.get(id).map(Vec::as_slice).unwrap_or(&[])
     }
     /// The coverage in force on `d`, else the latest one.
     pub fn coverage_on(&self, id: &str, d: Option<NaiveDate>) -> Option<&Coverage> {
@@ -205,7 +202,7 @@ pub struct Providers {
 impl Providers {
     /// The provider with this NPI.
     pub fn get(&self, npi: &str) -> Option<&Provider> {
-        self.by_npi.get(npi.trim())
+        self.by_npi.get(npi)
     }
     /// Number of providers.
     pub fn len(&self) -> usize {

@@ -23,6 +23,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::sync::Arc;
 use toml::Spanned;
 
 /// The outcome vocabulary of PRODUCT.md.
@@ -419,6 +420,10 @@ pub struct Effect {
 pub struct Rule {
     /// The id (a POLICIES.md id where the rule implements one).
     pub id: String,
+    /// The id, shared by every decision's trace (no allocation per decision).
+    pub trace_id: Arc<str>,
+    /// What the rule does, in words, shared by every decision's trace.
+    pub trace_effect: Arc<str>,
     /// The stage.
     pub stage: Stage,
     /// Line in the policy file.
@@ -435,7 +440,9 @@ pub struct Rule {
 #[derive(Debug, Clone)]
 pub struct Clock {
     /// The id (e.g. `CLK-1`, `KMG-6`).
-    pub id: String,
+    pub id: Arc<str>,
+    /// The trace text.
+    pub trace_effect: Arc<str>,
     /// Conditions (only request/member facts are meaningful here).
     pub when: Conditions,
     /// Time allowed from submission.
@@ -1120,7 +1127,8 @@ pub fn compile(src: &str, file: &str) -> Result<Policy, PolicyError> {
         let when = c.when(at, &src.when);
         if let Some(due) = c.duration(at, &Some(src.due.clone())) {
             clocks.push(Clock {
-                id: src.id.clone(),
+                id: Arc::from(src.id.as_str()),
+                trace_effect: Arc::from(format!("decision due {due} after receipt")),
                 when,
                 due,
                 line: line_of(src_text(&c), at),
@@ -1172,6 +1180,8 @@ pub fn compile(src: &str, file: &str) -> Result<Policy, PolicyError> {
             );
         }
         rules.push(Rule {
+            trace_id: Arc::from(src_rule.id.as_str()),
+            trace_effect: Arc::from(describe_effect(&then)),
             id: src_rule.id.clone(),
             stage,
             line,
@@ -1210,6 +1220,30 @@ pub fn compile(src: &str, file: &str) -> Result<Policy, PolicyError> {
         code_sets,
         code_set_names,
     })
+}
+
+/// The trace text of an effect: outcome and reason, "authorization required", flags, text.
+fn describe_effect(t: &Effect) -> String {
+    let mut parts = Vec::new();
+    if let Some(o) = t.outcome {
+        let mut s = o.as_str().to_string();
+        if let Some(r) = &t.reason {
+            s.push_str(&format!(" ({r})"));
+        }
+        parts.push(s);
+    }
+    if t.require {
+        parts.push("authorization required".into());
+    }
+    for fl in &t.flags {
+        parts.push(format!("flag {fl}"));
+    }
+    let mut s = parts.join("; ");
+    if !t.text.is_empty() {
+        s.push_str(": ");
+        s.push_str(&t.text);
+    }
+    s
 }
 
 fn src_text<'a>(c: &Compiler<'a>) -> &'a str {
