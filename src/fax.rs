@@ -221,6 +221,11 @@ impl<R: Read> FaxReader<R> {
         })
     }
 
+    /// Bytes of the file consumed so far (for progress bars).
+    pub fn byte_position(&self) -> u64 {
+        self.rdr.position().byte()
+    }
+
     /// The next row, or None at the end. A CSV syntax error becomes a row rejection.
     pub fn next_row(&mut self) -> Option<FaxRow> {
         self.row += 1;

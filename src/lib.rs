@@ -18,4 +18,6 @@ pub mod model;
 pub mod policy;
 pub mod request;
 pub mod roster;
+pub mod run;
+pub mod write;
 pub mod x12;

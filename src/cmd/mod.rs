@@ -5,6 +5,7 @@ mod explain;
 mod inputs;
 mod inspect;
 mod policy;
+mod run;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
@@ -32,6 +33,16 @@ pub enum Format {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The main job: read every input (files or folders; default: the bundled samples), decide
+    /// every request, write 278 responses, 999/TA1 acknowledgments, reports, summary.json and
+    /// run.json under --out.
+    ///
+    /// Exit status: 0 when every input was processed as submitted (denials, pends and AAA
+    /// rejections are normal business); 1 when some file, interchange, group, transaction or
+    /// CSV row was malformed, rejected by a 999/TA1 or quarantined; 2 on a usage or
+    /// configuration error (bad policy or roster, output folder locked by another run), before
+    /// anything is written.
+    Run(run::Args),
     /// Validate X12 files without deciding anything: one line per diagnostic.
     ///
     /// Exits 0 when no file holds an error (warnings and notes, such as a 999 or an X216
@@ -48,6 +59,7 @@ enum Command {
 /// Runs the chosen subcommand.
 pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Run(a) => run::run_cmd(a),
         Command::Check(a) => check::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Policy(a) => policy::run(a),

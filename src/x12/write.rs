@@ -42,6 +42,12 @@ pub struct SegmentWriter<W: Write> {
 impl<W: Write> SegmentWriter<W> {
     /// A writer with the given delimiters and line ending.
     pub fn new(out: W, delims: Delimiters, ending: LineEnding) -> Self {
+        // A line-break terminator already ends the line.
+        let ending = if delims.segment == b'\n' || delims.segment == b'\r' {
+            LineEnding::None
+        } else {
+            ending
+        };
         SegmentWriter {
             out,
             delims,
@@ -152,6 +158,20 @@ impl<W: Write> SegmentWriter<W> {
         self.written += buf.len() as u64;
         self.scratch = buf;
         if id == "ST" {
+            self.since_st = 1;
+        } else {
+            self.since_st += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes a segment read from input as is (it was read with the same delimiters), counting it.
+    pub fn raw_segment(&mut self, raw: &[u8], _terminator: u8) -> io::Result<()> {
+        self.out.write_all(raw)?;
+        self.out.write_all(&[self.delims.segment])?;
+        self.out.write_all(self.ending.bytes())?;
+        self.written += (raw.len() + 1 + self.ending.bytes().len()) as u64;
+        if raw.starts_with(b"ST") && raw.get(2) == Some(&self.delims.element) {
             self.since_st = 1;
         } else {
             self.since_st += 1;

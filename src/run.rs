@@ -1,0 +1,984 @@
+//! `umbatch run`: the nightly job. Reads every input, decides every request, writes every output.
+//!
+//! Each X12 file is read in chunks of whole transactions; the transactions of a chunk are read,
+//! validated, mapped, decided and their 278 responses rendered in parallel (rayon, order kept),
+//! then one sequential pass writes envelopes, acknowledgments and report rows in input order.
+//! Fax exports go the same way in batches of rows. Outputs are written aside and renamed when
+//! complete; a lock keeps two runs out of one folder; a bad file is reported (and quarantined
+//! on request) and never stops the others.
+
+use crate::check::context;
+use crate::diag::Diagnostic;
+use crate::eval::{Decision, Evaluator};
+use crate::fax::{FaxReader, FaxRow};
+use crate::intake::{sniff, InputKind};
+use crate::model::{classify, read_278, Purpose, TxnClass};
+use crate::request::{file_stem, from_278, AuthRequest};
+use crate::write::ack::{AckFile, TxnAck};
+use crate::write::reports::{RejectRow, Reports, Summary};
+use crate::write::response::{render_response, ControlNumbers, ResponseContext, ResponseFile};
+use crate::write::{create_private_dir, create_private_file, AtomicFile, PARTIAL_SUFFIX};
+use crate::x12::{Chunk, Item, ReaderOptions, Segment, TransactionUnit, X12Reader};
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// How much to say on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    /// Nothing but errors.
+    Quiet,
+    /// A line per file and a summary (progress bars on a terminal).
+    Normal,
+    /// Also each rejected file, transaction and row (positions and codes, never PHI).
+    Verbose,
+}
+
+/// Everything a run needs.
+pub struct RunConfig {
+    /// Input files, in processing order.
+    pub inputs: Vec<PathBuf>,
+    /// Output folder.
+    pub out: PathBuf,
+    /// Worker threads.
+    pub jobs: usize,
+    /// Where to move bad files.
+    pub quarantine: Option<PathBuf>,
+    /// Accept collapsed ISAs.
+    pub lenient: bool,
+    /// stderr verbosity.
+    pub verbosity: Verbosity,
+    /// Show progress bars (only when stderr is a terminal).
+    pub progress: bool,
+    /// The evaluator (policy, rosters, as-of).
+    pub evaluator: Evaluator,
+    /// Roster files, for the manifest.
+    pub rosters: Vec<PathBuf>,
+    /// Reader chunk size.
+    pub chunk_bytes: usize,
+}
+
+/// Errors that stop a run before anything is decided (exit status 2).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Another run holds the output folder.
+    #[error("another umbatch run is using `{0}` (it holds the lock `{1}`); wait for it to finish")]
+    Locked(String, String),
+    /// The output folder cannot be prepared.
+    #[error("cannot prepare the output folder `{0}`: {1}")]
+    Output(String, io::Error),
+    /// Writing an output failed.
+    #[error("cannot write outputs: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// What happened to one input.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct InputReport {
+    /// The file.
+    pub file: String,
+    /// x12, fax or unknown.
+    pub kind: String,
+    /// sha256 of its bytes.
+    pub sha256: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Requests decided.
+    pub decided: u64,
+    /// Transactions rejected by their envelope or structure (999/TA1).
+    pub rejected_transactions: u64,
+    /// Fax rows rejected.
+    pub rejected_rows: u64,
+    /// Transactions passed over (not 278 X217 requests).
+    pub passed_over: u64,
+    /// File-level problems.
+    pub file_errors: u64,
+    /// 278 response transactions written.
+    pub responses: u64,
+    /// 999 transactions written.
+    pub acknowledgments_999: u64,
+    /// TA1 segments written.
+    pub ta1: u64,
+    /// `ok`, `errors` or `quarantined`.
+    pub status: String,
+    /// Where the file was moved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarantined_to: Option<String>,
+    /// Outcomes.
+    pub outcomes: BTreeMap<String, u64>,
+    #[serde(skip)]
+    elapsed_ms: u128,
+}
+
+/// The result of a run.
+#[derive(Debug)]
+pub struct RunSummary {
+    /// 0, or 1 when some input could not be processed as submitted.
+    pub exit_code: u8,
+    /// Per input.
+    pub inputs: Vec<InputReport>,
+    /// Totals.
+    pub summary: Summary,
+}
+
+enum TxnResult {
+    Decided {
+        ack: TxnAck,
+        request: Box<AuthRequest>,
+        decision: Box<Decision>,
+        response: Vec<u8>,
+    },
+    Rejected {
+        ack: Option<TxnAck>,
+        reason: String,
+        code: String,
+        ack_code: String,
+    },
+    PassedOver {
+        ack: Option<TxnAck>,
+        reason: String,
+    },
+}
+
+struct HashingReader<R> {
+    inner: R,
+    hash: Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(b) = buf.get(..n) {
+            self.hash.update(b);
+        }
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// The lock held for the duration of a run.
+pub struct RunLock {
+    _file: File,
+}
+
+/// Takes the output folder's lock (exit status 2 when another run holds it).
+pub fn lock(out: &Path) -> Result<RunLock, RunError> {
+    create_private_dir(out).map_err(|e| RunError::Output(out.display().to_string(), e))?;
+    let path = out.join(".umbatch.lock");
+    let f =
+        create_private_file(&path).map_err(|e| RunError::Output(out.display().to_string(), e))?;
+    match f.try_lock() {
+        Ok(()) => Ok(RunLock { _file: f }),
+        Err(_) => Err(RunError::Locked(
+            out.display().to_string(),
+            path.display().to_string(),
+        )),
+    }
+}
+
+fn clean_partials(dir: &Path) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.ends_with(PARTIAL_SUFFIX) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+fn first_error(diags: &[Diagnostic]) -> Option<&Diagnostic> {
+    diags.iter().find(|d| d.is_error())
+}
+
+fn process_unit(
+    file: &Arc<str>,
+    chunk: &Chunk,
+    unit: &TransactionUnit,
+    ev: &Evaluator,
+) -> TxnResult {
+    let reject = |ack: Option<TxnAck>, d: Option<&Diagnostic>| TxnResult::Rejected {
+        ack,
+        reason: d
+            .map(|d| d.message.clone())
+            .unwrap_or_else(|| "rejected".into()),
+        code: d.map(|d| d.code.to_string()).unwrap_or_default(),
+        ack_code: d
+            .and_then(|d| d.ack.as_ref())
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
+    };
+    if unit.interchange.rejected.is_some() {
+        return TxnResult::Rejected {
+            ack: None,
+            reason: "the interchange header (ISA) is in error; nothing in it is processed".into(),
+            code: "interchange-rejected".into(),
+            ack_code: unit
+                .interchange
+                .rejected
+                .map(|n| format!("TA1 {n}"))
+                .unwrap_or_default(),
+        };
+    }
+    match classify(unit) {
+        TxnClass::Other => {
+            return TxnResult::PassedOver {
+                ack: None,
+                reason: format!(
+                    "not a 278 X217 request (ST01 `{}`, version `{}`): passed over",
+                    unit.set_id,
+                    unit.version()
+                ),
+            }
+        }
+        TxnClass::Ack999 => {
+            return TxnResult::PassedOver {
+                ack: None,
+                reason: "a 999 acknowledgment: read, never acknowledged, not decided".into(),
+            }
+        }
+        TxnClass::Review278 => {}
+    }
+    if unit.range.is_empty() {
+        let ack = TxnAck::from_diagnostics(unit, &unit.diagnostics);
+        return reject(Some(ack), first_error(&unit.diagnostics));
+    }
+    let segs: Vec<Segment<'_>> = unit.segments(chunk).collect();
+    let built = read_278(&segs, &context(file, unit));
+    let mut diags = unit.diagnostics.clone();
+    diags.extend(built.diagnostics.iter().cloned());
+    let ack = TxnAck::from_diagnostics(unit, &diags);
+    if !ack.accepted() {
+        return reject(Some(ack), first_error(&diags));
+    }
+    let Some(t) = built.transaction.as_ref() else {
+        return reject(Some(ack), first_error(&diags));
+    };
+    if t.purpose == Purpose::Response {
+        return TxnResult::PassedOver {
+            ack: Some(ack),
+            reason: "a 278 response (BHT02 = 11): read, not decided".into(),
+        };
+    }
+    let group = unit
+        .group
+        .as_ref()
+        .map(|g| g.control_number.as_str())
+        .unwrap_or("");
+    let Some(request) = from_278(
+        t,
+        file,
+        &unit.interchange.header.control_number,
+        group,
+        unit.offset,
+    ) else {
+        return TxnResult::PassedOver {
+            ack: Some(ack),
+            reason: format!("BHT02 `{}` is not a request", t.bht.purpose_code),
+        };
+    };
+    let decision = ev.decide(&request);
+    let ctx = ResponseContext {
+        st02: &unit.control_number,
+        created: ev.as_of,
+        umo_trace_originator: "9UMBATCH01",
+    };
+    match render_response(
+        t,
+        &segs,
+        &decision,
+        unit.interchange.header.delimiters,
+        &ctx,
+    ) {
+        Ok(response) => TxnResult::Decided {
+            ack,
+            request: Box::new(request),
+            decision: Box::new(decision),
+            response,
+        },
+        Err(e) => TxnResult::Rejected {
+            ack: Some(ack),
+            reason: format!("the response could not be written: {e}"),
+            code: "response".into(),
+            ack_code: String::new(),
+        },
+    }
+}
+
+struct Ctx<'a> {
+    cfg: &'a RunConfig,
+    pool: &'a rayon::ThreadPool,
+    reports: &'a mut Reports,
+    state: &'a mut crate::write::reports::ReportState,
+    numbers: &'a mut ControlNumbers,
+    stems: &'a mut HashSet<String>,
+    progress: Option<&'a indicatif::ProgressBar>,
+    /// Bytes of the inputs before the current one (progress position).
+    progress_base: u64,
+}
+
+fn reject_row(
+    kind: &str,
+    file: &str,
+    level: &str,
+    position: String,
+    code: &str,
+    ack: String,
+    reason: String,
+) -> RejectRow {
+    RejectRow {
+        source_file: file.to_string(),
+        source_kind: kind.to_string(),
+        level: level.to_string(),
+        position,
+        request_id: String::new(),
+        code: code.to_string(),
+        ack,
+        reason,
+    }
+}
+
+fn diag_position(d: &Diagnostic) -> String {
+    let l = &d.location;
+    let mut parts = Vec::new();
+    if let Some(r) = l.row {
+        parts.push(format!("row {r}"));
+    }
+    if let Some(b) = l.byte_offset {
+        parts.push(format!("byte {b}"));
+    }
+    if let Some(v) = &l.interchange {
+        parts.push(format!("ISA13 {v}"));
+    }
+    if let Some(v) = &l.group {
+        parts.push(format!("GS06 {v}"));
+    }
+    if let Some(v) = &l.transaction {
+        parts.push(format!("ST02 {v}"));
+    }
+    if let (Some(p), Some(id)) = (l.segment_position, &l.segment_id) {
+        parts.push(format!("segment {p} {id}"));
+    }
+    parts.join(" ")
+}
+
+fn diag_level(d: &Diagnostic) -> &'static str {
+    match (
+        &d.location.transaction,
+        &d.location.group,
+        &d.location.interchange,
+    ) {
+        (Some(_), _, _) => "transaction",
+        (None, Some(_), _) => "group",
+        (None, None, Some(_)) => "interchange",
+        _ => "file",
+    }
+}
+
+fn unique_stem(stems: &mut HashSet<String>, path: &Path) -> String {
+    let base = file_stem(&path.display().to_string());
+    let mut stem = base.clone();
+    let mut n = 2;
+    while !stems.insert(stem.clone()) {
+        stem = format!("{base}-{n}");
+        n += 1;
+    }
+    stem
+}
+
+fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Result<()> {
+    let name: Arc<str> = Arc::from(path.display().to_string());
+    let f = File::open(path)?;
+    let mut hashing = HashingReader {
+        inner: BufReader::with_capacity(1 << 20, f),
+        hash: Sha256::new(),
+        bytes: 0,
+    };
+    let stem = unique_stem(c.stems, path);
+    let out = &c.cfg.out;
+    let as_of = c.cfg.evaluator.as_of;
+    let mut resp = ResponseFile::new(
+        &out.join("responses").join(format!("{stem}.278.x12")),
+        as_of,
+    );
+    let mut acks = AckFile::new(&out.join("acks").join(format!("{stem}.999.x12")), as_of);
+    let opts = ReaderOptions {
+        lenient: c.cfg.lenient,
+        chunk_bytes: c.cfg.chunk_bytes,
+        ..ReaderOptions::default()
+    };
+    let verbose = c.cfg.verbosity == Verbosity::Verbose;
+    {
+        let mut reader = X12Reader::new(&mut hashing, Arc::clone(&name), opts);
+        while let Some(chunk) = reader.next_chunk()? {
+            let units: Vec<&TransactionUnit> = chunk
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    Item::Transaction(u) => Some(u),
+                    _ => None,
+                })
+                .collect();
+            let ev = &c.cfg.evaluator;
+            let results: Vec<TxnResult> = c.pool.install(|| {
+                units
+                    .par_iter()
+                    .map(|u| process_unit(&name, &chunk, u, ev))
+                    .collect()
+            });
+            let mut results = results.into_iter();
+            for item in &chunk.items {
+                match item {
+                    Item::InterchangeStart(ic) => {
+                        resp.interchange(ic, c.numbers);
+                        acks.interchange(ic, c.numbers);
+                    }
+                    Item::Diagnostic(d) => {
+                        acks.diagnostic(d);
+                        if d.is_error() {
+                            rep.file_errors += 1;
+                            if verbose {
+                                eprintln!("umbatch: {d}");
+                            }
+                            let row = reject_row(
+                                "x12",
+                                &name,
+                                diag_level(d),
+                                diag_position(d),
+                                d.code,
+                                d.ack.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+                                d.message.clone(),
+                            );
+                            c.reports.reject_row(c.state, &row)?;
+                        }
+                    }
+                    Item::GroupStart(g) => {
+                        resp.group(g, c.numbers);
+                        acks.group(g);
+                    }
+                    Item::Ta1(_) => {}
+                    Item::Transaction(u) => {
+                        let Some(result) = results.next() else {
+                            continue;
+                        };
+                        let position = format!(
+                            "byte {} ISA13 {} GS06 {} ST02 {}",
+                            u.offset,
+                            u.interchange.header.control_number,
+                            u.group
+                                .as_ref()
+                                .map(|g| g.control_number.as_str())
+                                .unwrap_or(""),
+                            u.control_number
+                        );
+                        match result {
+                            TxnResult::Decided {
+                                ack,
+                                request,
+                                decision,
+                                response,
+                            } => {
+                                acks.transaction(&ack);
+                                resp.transaction(&response)?;
+                                c.reports.decision(c.state, &request, &decision)?;
+                                rep.decided += 1;
+                                *rep.outcomes
+                                    .entry(decision.outcome.as_str().to_string())
+                                    .or_default() += 1;
+                            }
+                            TxnResult::Rejected {
+                                ack,
+                                reason,
+                                code,
+                                ack_code,
+                            } => {
+                                if let Some(a) = &ack {
+                                    acks.transaction(a);
+                                }
+                                rep.rejected_transactions += 1;
+                                if verbose {
+                                    eprintln!("umbatch: {name}: {position}: transaction rejected: {reason}");
+                                }
+                                let row = reject_row(
+                                    "x12",
+                                    &name,
+                                    "transaction",
+                                    position,
+                                    &code,
+                                    ack_code,
+                                    reason,
+                                );
+                                c.reports.reject_row(c.state, &row)?;
+                            }
+                            TxnResult::PassedOver { ack, reason } => {
+                                if let Some(a) = &ack {
+                                    acks.transaction(a);
+                                }
+                                rep.passed_over += 1;
+                                let row = reject_row(
+                                    "x12",
+                                    &name,
+                                    "transaction",
+                                    position,
+                                    "passed-over",
+                                    String::new(),
+                                    reason,
+                                );
+                                c.reports.reject_row(c.state, &row)?;
+                            }
+                        }
+                    }
+                    Item::GroupEnd(g) => {
+                        for d in &g.diagnostics {
+                            acks.diagnostic(d);
+                            if d.is_error() {
+                                rep.file_errors += 1;
+                                let row = reject_row(
+                                    "x12",
+                                    &name,
+                                    "group",
+                                    diag_position(d),
+                                    d.code,
+                                    d.ack.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+                                    d.message.clone(),
+                                );
+                                c.reports.reject_row(c.state, &row)?;
+                            }
+                        }
+                        resp.end_group()?;
+                        acks.end_group(g.declared)?;
+                    }
+                    Item::InterchangeEnd(e) => {
+                        for d in &e.diagnostics {
+                            acks.diagnostic(d);
+                            if d.is_error() {
+                                rep.file_errors += 1;
+                                let row = reject_row(
+                                    "x12",
+                                    &name,
+                                    "interchange",
+                                    diag_position(d),
+                                    d.code,
+                                    d.ack.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+                                    d.message.clone(),
+                                );
+                                c.reports.reject_row(c.state, &row)?;
+                            }
+                        }
+                        resp.end_interchange()?;
+                        acks.end_interchange(c.numbers)?;
+                    }
+                }
+            }
+            if let Some(p) = c.progress {
+                let now = chunk.base + chunk.bytes.len() as u64;
+                p.set_position(c.progress_base + now);
+            }
+        }
+    }
+    rep.responses = resp.transactions;
+    rep.acknowledgments_999 = acks.acks_999;
+    rep.ta1 = acks.ta1s;
+    resp.commit()?;
+    acks.commit()?;
+    rep.bytes = hashing.bytes;
+    rep.sha256 = format!("{:x}", hashing.hash.finalize());
+    Ok(())
+}
+
+const FAX_BATCH: usize = 2048;
+
+fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Result<()> {
+    let name: Arc<str> = Arc::from(path.display().to_string());
+    let f = File::open(path)?;
+    let mut hashing = HashingReader {
+        inner: BufReader::with_capacity(1 << 20, f),
+        hash: Sha256::new(),
+        bytes: 0,
+    };
+    let verbose = c.cfg.verbosity == Verbosity::Verbose;
+    {
+        let mut rows = match FaxReader::new(&mut hashing, Arc::clone(&name)) {
+            Ok(r) => r,
+            Err(e) => {
+                rep.file_errors += 1;
+                let row = reject_row(
+                    "fax",
+                    &name,
+                    "file",
+                    "row 1".into(),
+                    "fax-header",
+                    String::new(),
+                    e.reason.clone(),
+                );
+                c.reports.reject_row(c.state, &row)?;
+                return Ok(());
+            }
+        };
+        loop {
+            let batch: Vec<FaxRow> = rows.by_ref().take(FAX_BATCH).collect();
+            if batch.is_empty() {
+                break;
+            }
+            let ev = &c.cfg.evaluator;
+            let decided: Vec<Result<(AuthRequest, Decision), crate::fax::RowReject>> =
+                c.pool.install(|| {
+                    batch
+                        .into_par_iter()
+                        .map(|r| {
+                            r.map(|req| {
+                                let d = ev.decide(&req);
+                                (req, d)
+                            })
+                        })
+                        .collect()
+                });
+            for r in decided {
+                match r {
+                    Ok((req, d)) => {
+                        c.reports.decision(c.state, &req, &d)?;
+                        rep.decided += 1;
+                        *rep.outcomes
+                            .entry(d.outcome.as_str().to_string())
+                            .or_default() += 1;
+                    }
+                    Err(rej) => {
+                        rep.rejected_rows += 1;
+                        if verbose {
+                            eprintln!("umbatch: {name}: row {}: {}", rej.row, rej.reason);
+                        }
+                        let mut row = reject_row(
+                            "fax",
+                            &name,
+                            "row",
+                            format!("row {}", rej.row),
+                            "fax-row",
+                            String::new(),
+                            rej.reason,
+                        );
+                        row.request_id = if rej.fax_id.is_empty() {
+                            String::new()
+                        } else {
+                            format!("{}:{}", file_stem(&name), rej.fax_id)
+                        };
+                        c.reports.reject_row(c.state, &row)?;
+                    }
+                }
+            }
+            if let Some(p) = c.progress {
+                p.set_position(c.progress_base + rows.byte_position());
+            }
+        }
+    }
+    // Read what the CSV reader may have left (nothing normally) so the hash covers the file.
+    io::copy(&mut hashing, &mut io::sink())?;
+    rep.bytes = hashing.bytes;
+    rep.sha256 = format!("{:x}", hashing.hash.finalize());
+    Ok(())
+}
+
+fn quarantine(dir: &Path, path: &Path) -> io::Result<PathBuf> {
+    create_private_dir(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    let mut dest = dir.join(&name);
+    let mut n = 2;
+    while dest.exists() {
+        dest = dir.join(format!("{}.{n}", name.to_string_lossy()));
+        n += 1;
+    }
+    if std::fs::rename(path, &dest).is_err() {
+        std::fs::copy(path, &dest)?;
+        std::fs::remove_file(path)?;
+    }
+    Ok(dest)
+}
+
+fn file_sha256(path: &Path) -> io::Result<(String, u64)> {
+    let mut f = File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            break;
+        }
+        h.update(buf.get(..k).unwrap_or(&[]));
+        n += k as u64;
+    }
+    Ok((format!("{:x}", h.finalize()), n))
+}
+
+#[derive(Serialize)]
+struct FileRef {
+    file: String,
+    sha256: String,
+    bytes: u64,
+}
+
+#[derive(Serialize)]
+struct Manifest<'a> {
+    umbatch_version: &'static str,
+    as_of: String,
+    jobs: usize,
+    exit_status: u8,
+    policy: serde_json::Value,
+    rosters: Vec<FileRef>,
+    inputs: &'a [InputReport],
+    outputs: Vec<FileRef>,
+    timings_ms: BTreeMap<String, u128>,
+}
+
+/// Runs the job. The caller holds the lock (see [`lock`]).
+pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
+    let started = Instant::now();
+    let out = &cfg.out;
+    for d in [
+        out.clone(),
+        out.join("responses"),
+        out.join("acks"),
+        out.join("reports"),
+    ] {
+        create_private_dir(&d).map_err(|e| RunError::Output(d.display().to_string(), e))?;
+        clean_partials(&d);
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.jobs.max(1))
+        .build()
+        .map_err(|e| RunError::Io(io::Error::other(e.to_string())))?;
+    let (mut reports, mut state) = Reports::create(&out.join("reports"))?;
+    let mut numbers = ControlNumbers::new(cfg.evaluator.as_of);
+    let mut stems = HashSet::new();
+    let mut inputs = Vec::new();
+    let total_bytes: u64 = cfg
+        .inputs
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok().map(|m| m.len()))
+        .sum();
+    let bar = (cfg.progress && cfg.verbosity != Verbosity::Quiet).then(|| {
+        let b = indicatif::ProgressBar::new(total_bytes);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    let mut exit = 0u8;
+    let mut done_bytes = 0u64;
+    for path in &cfg.inputs {
+        let t0 = Instant::now();
+        let mut rep = InputReport {
+            file: path.display().to_string(),
+            ..InputReport::default()
+        };
+        if let Some(b) = &bar {
+            b.set_message(format!("{} files done", inputs.len()));
+        }
+        let kind = sniff(path).unwrap_or(InputKind::Unknown);
+        rep.kind = match kind {
+            InputKind::X12 => "x12",
+            InputKind::Fax => "fax",
+            InputKind::Unknown => "unknown",
+        }
+        .into();
+        let mut ctx = Ctx {
+            cfg,
+            pool: &pool,
+            reports: &mut reports,
+            state: &mut state,
+            numbers: &mut numbers,
+            stems: &mut stems,
+            progress: bar.as_ref(),
+            progress_base: done_bytes,
+        };
+        let result = match kind {
+            InputKind::X12 => process_x12(&mut ctx, path, &mut rep),
+            InputKind::Fax => process_fax(&mut ctx, path, &mut rep),
+            InputKind::Unknown => {
+                rep.file_errors += 1;
+                let (sha, bytes) = file_sha256(path).unwrap_or_default();
+                rep.sha256 = sha;
+                rep.bytes = bytes;
+                let reason = if bytes == 0 {
+                    "the file is empty".to_string()
+                } else {
+                    "not recognised: neither an X12 interchange (no ISA) nor a fax-queue export (no fax header row)".to_string()
+                };
+                let row = reject_row(
+                    "unknown",
+                    &rep.file,
+                    "file",
+                    "byte 0".into(),
+                    "unrecognised",
+                    String::new(),
+                    reason,
+                );
+                ctx.reports.reject_row(ctx.state, &row).map(|_| ())
+            }
+        };
+        if let Err(e) = result {
+            rep.file_errors += 1;
+            let row = reject_row(
+                &rep.kind.clone(),
+                &rep.file,
+                "file",
+                String::new(),
+                "io",
+                String::new(),
+                format!("the file could not be read: {e}"),
+            );
+            reports.reject_row(&mut state, &row)?;
+        }
+        // A file is bad when nothing in it could be used as submitted.
+        let unusable = rep.decided == 0
+            && rep.passed_over == 0
+            && rep.file_errors + rep.rejected_transactions + rep.rejected_rows > 0;
+        let has_errors = rep.file_errors + rep.rejected_transactions + rep.rejected_rows > 0;
+        rep.status = if has_errors {
+            "errors".into()
+        } else {
+            "ok".into()
+        };
+        if has_errors {
+            exit = 1;
+        }
+        if unusable {
+            if let Some(q) = &cfg.quarantine {
+                match quarantine(q, path) {
+                    Ok(dest) => {
+                        rep.quarantined_to = Some(dest.display().to_string());
+                        rep.status = "quarantined".into();
+                    }
+                    Err(e) => eprintln!("umbatch: cannot quarantine `{}`: {e}", path.display()),
+                }
+            }
+        }
+        done_bytes += rep.bytes;
+        if let Some(b) = &bar {
+            b.set_position(done_bytes);
+        }
+        rep.elapsed_ms = t0.elapsed().as_millis();
+        if cfg.verbosity != Verbosity::Quiet {
+            let outcomes: Vec<String> = rep
+                .outcomes
+                .iter()
+                .map(|(k, v)| format!("{v} {k}"))
+                .collect();
+            let line = format!(
+                "umbatch: {}: {}, {} decided ({}), {} transactions and {} rows rejected, {} passed over, {} file errors{}",
+                rep.file,
+                rep.kind,
+                rep.decided,
+                if outcomes.is_empty() { "none".to_string() } else { outcomes.join(", ") },
+                rep.rejected_transactions,
+                rep.rejected_rows,
+                rep.passed_over,
+                rep.file_errors,
+                if rep.status == "quarantined" { ", quarantined" } else { "" }
+            );
+            match &bar {
+                Some(b) => b.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
+        inputs.push(rep);
+    }
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let (mut report_paths, summary) = reports.commit(state)?;
+    let summary_path = out.join("summary.json");
+    let mut sf = AtomicFile::create(&summary_path)?;
+    serde_json::to_writer_pretty(&mut sf, &summary).map_err(io::Error::other)?;
+    sf.write_all(b"\n")?;
+    report_paths.push(sf.commit()?);
+    let mut outputs = Vec::new();
+    for dir in ["responses", "acks"] {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(out.join(dir))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                !p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            })
+            .collect();
+        v.sort();
+        report_paths.extend(v);
+    }
+    for p in &report_paths {
+        let (sha256, bytes) = file_sha256(p)?;
+        let rel = p.strip_prefix(out).unwrap_or(p).display().to_string();
+        outputs.push(FileRef {
+            file: rel,
+            sha256,
+            bytes,
+        });
+    }
+    let mut timings = BTreeMap::new();
+    for i in &inputs {
+        timings.insert(i.file.clone(), i.elapsed_ms);
+    }
+    timings.insert("total".to_string(), started.elapsed().as_millis());
+    let policy = &cfg.evaluator.policy;
+    let mut rosters = Vec::new();
+    for r in &cfg.rosters {
+        let (sha256, bytes) = file_sha256(r).unwrap_or_default();
+        rosters.push(FileRef {
+            file: r.display().to_string(),
+            sha256,
+            bytes,
+        });
+    }
+    let manifest = Manifest {
+        umbatch_version: env!("CARGO_PKG_VERSION"),
+        as_of: cfg.evaluator.as_of.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        jobs: cfg.jobs,
+        exit_status: exit,
+        policy: serde_json::json!({ "id": policy.id, "name": policy.name, "file": policy.file, "sha256": policy.sha256 }),
+        rosters,
+        inputs: &inputs,
+        outputs,
+        timings_ms: timings,
+    };
+    let mut mf = AtomicFile::create(&out.join("run.json"))?;
+    serde_json::to_writer_pretty(&mut mf, &manifest).map_err(io::Error::other)?;
+    mf.write_all(b"\n")?;
+    mf.commit()?;
+    if cfg.verbosity != Verbosity::Quiet {
+        let outcomes: Vec<String> = summary
+            .by_outcome
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
+        eprintln!(
+            "umbatch: {} files, {} requests decided ({}), {} rejects; outputs in {} ({} ms)",
+            inputs.len(),
+            summary.decided,
+            if outcomes.is_empty() {
+                "none".to_string()
+            } else {
+                outcomes.join(", ")
+            },
+            summary.rejects_by_level.values().sum::<u64>(),
+            out.display(),
+            started.elapsed().as_millis()
+        );
+    }
+    Ok(RunSummary {
+        exit_code: exit,
+        inputs,
+        summary,
+    })
+}

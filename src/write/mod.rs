@@ -1,0 +1,150 @@
+//! Writers: 278 responses, 999/TA1 acknowledgments, CSV reports, and the file plumbing they
+//! share (owner-only permissions, write-aside-then-rename, spreadsheet-safe cells).
+
+pub mod ack;
+pub mod reports;
+pub mod response;
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// Creates a folder (and parents) readable by the owner only (0700 on Unix).
+pub fn create_private_dir(path: &Path) -> io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Opens a new file readable and writable by the owner only (0600 on Unix).
+pub fn create_private_file(path: &Path) -> io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)
+}
+
+/// A file written under a temporary name and renamed to its final name only when complete,
+/// so a killed run never leaves a half file under a final name.
+pub struct AtomicFile {
+    tmp: PathBuf,
+    dest: PathBuf,
+    out: Option<BufWriter<File>>,
+}
+
+/// Suffix of files being written; a later run removes leftovers of a killed run.
+pub const PARTIAL_SUFFIX: &str = ".partial";
+
+impl AtomicFile {
+    /// Starts writing `dest` (as `.<name>.partial` in the same folder).
+    pub fn create(dest: &Path) -> io::Result<AtomicFile> {
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "out".into());
+        let tmp = dest.with_file_name(format!(".{name}{PARTIAL_SUFFIX}"));
+        let f = create_private_file(&tmp)?;
+        Ok(AtomicFile {
+            tmp,
+            dest: dest.to_path_buf(),
+            out: Some(BufWriter::with_capacity(256 << 10, f)),
+        })
+    }
+
+    /// Flushes, syncs and renames to the final name.
+    pub fn commit(mut self) -> io::Result<PathBuf> {
+        if let Some(mut w) = self.out.take() {
+            w.flush()?;
+            let f = w.into_inner().map_err(|e| e.into_error())?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&self.tmp, &self.dest)?;
+        Ok(self.dest.clone())
+    }
+
+    /// The final path.
+    pub fn dest(&self) -> &Path {
+        &self.dest
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.out.as_mut() {
+            Some(w) => w.write(buf),
+            None => Err(io::Error::other("file already committed")),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self.out.as_mut() {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            // Not committed: leave no partial file behind.
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Neutralises a cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) by
+/// prefixing it with an apostrophe. Numbers such as `-12.5` are left alone.
+pub fn safe_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    let risky = matches!(
+        s.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    );
+    if risky && s.parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_are_neutralised_numbers_are_not() {
+        assert_eq!(safe_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(safe_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(safe_cell("+1 408"), "'+1 408");
+        assert_eq!(safe_cell("-12.5"), "-12.5");
+        assert_eq!(safe_cell("MRI"), "MRI");
+    }
+
+    #[test]
+    fn atomic_file_appears_only_when_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("a.csv");
+        let mut f = AtomicFile::create(&dest).unwrap();
+        f.write_all(b"x").unwrap();
+        assert!(!dest.exists());
+        f.commit().unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"x");
+        let g = AtomicFile::create(&dir.path().join("b.csv")).unwrap();
+        drop(g);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,694 @@
+//! The analysts' CSV reports and the run summary.
+//!
+//! Reports are streamed row by row in input order (csv + serde); list cells are joined with
+//! `;`; dates are ISO 8601; cells a spreadsheet would run as formulas are neutralised.
+
+use super::{safe_cell, AtomicFile};
+use crate::eval::Decision;
+use crate::policy::Outcome;
+use crate::request::AuthRequest;
+use serde::Serialize;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// One row of decisions.csv (and of the per-outcome reports).
+#[derive(Debug, Serialize)]
+pub struct DecisionRow<'a> {
+    request_id: Cow<'a, str>,
+    source_file: Cow<'a, str>,
+    source_kind: &'static str,
+    source_ref: Cow<'a, str>,
+    plan_id: Cow<'a, str>,
+    member_id: Cow<'a, str>,
+    member_name: Cow<'a, str>,
+    member_dob: Cow<'a, str>,
+    requesting_npi: Cow<'a, str>,
+    servicing_npi: Cow<'a, str>,
+    request_category: &'static str,
+    urgency: &'static str,
+    expedited: &'static str,
+    retro: &'static str,
+    service_from: Cow<'a, str>,
+    service_to: Cow<'a, str>,
+    procedure_codes: Cow<'a, str>,
+    diagnosis_codes: Cow<'a, str>,
+    units: Cow<'a, str>,
+    submitted_at: Cow<'a, str>,
+    decided_at: Cow<'a, str>,
+    outcome: &'static str,
+    hcr01: &'static str,
+    reason_codes: Cow<'a, str>,
+    reason_text: Cow<'a, str>,
+    rules_fired: Cow<'a, str>,
+    certification_number: Cow<'a, str>,
+    valid_from: Cow<'a, str>,
+    valid_to: Cow<'a, str>,
+    due_by: Cow<'a, str>,
+    past_due: &'static str,
+    missing_items: Cow<'a, str>,
+    denial_category: &'static str,
+    appeal_path: Cow<'a, str>,
+    imr_eligible: &'static str,
+    deemed: &'static str,
+    flags: Cow<'a, str>,
+    aaa_loop: Cow<'a, str>,
+    aaa_reason: Cow<'a, str>,
+    aaa_follow_up: Cow<'a, str>,
+    approved_units: Cow<'a, str>,
+}
+
+/// A cell made spreadsheet-safe; borrowed unless it had to change.
+trait Cell<'a> {
+    fn cell(self) -> Cow<'a, str>;
+}
+impl<'a> Cell<'a> for &'a str {
+    fn cell(self) -> Cow<'a, str> {
+        safe_cell(self)
+    }
+}
+impl<'a> Cell<'a> for &'a String {
+    fn cell(self) -> Cow<'a, str> {
+        safe_cell(self)
+    }
+}
+impl<'a> Cell<'a> for &'a std::sync::Arc<str> {
+    fn cell(self) -> Cow<'a, str> {
+        safe_cell(self)
+    }
+}
+impl<'a> Cell<'a> for String {
+    fn cell(self) -> Cow<'a, str> {
+        match safe_cell(&self) {
+            Cow::Borrowed(_) => Cow::Owned(self),
+            Cow::Owned(o) => Cow::Owned(o),
+        }
+    }
+}
+fn sc<'a, T: Cell<'a>>(v: T) -> Cow<'a, str> {
+    v.cell()
+}
+
+fn yn(b: bool) -> &'static str {
+    if b {
+        "Y"
+    } else {
+        "N"
+    }
+}
+
+fn iso_date(d: Option<chrono::NaiveDate>) -> String {
+    d.map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+fn iso_time(t: chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map(|x| {
+        if x.fract() == 0.0 {
+            format!("{x:.0}")
+        } else {
+            format!("{x}")
+        }
+    })
+    .unwrap_or_default()
+}
+
+impl<'a> DecisionRow<'a> {
+    /// Builds the row for a request and its decision.
+    pub fn new(r: &'a AuthRequest, d: &'a Decision) -> DecisionRow<'a> {
+        let rej = d.rejection.as_ref();
+        DecisionRow {
+            request_id: sc(&r.request_id),
+            source_file: sc(&r.provenance.file),
+            source_kind: match r.provenance.kind {
+                crate::request::SourceKind::X12 => "x12",
+                crate::request::SourceKind::Fax => "fax",
+            },
+            source_ref: sc(&r.provenance.reference),
+            plan_id: sc(d.plan_id.as_deref().unwrap_or("")),
+            member_id: sc(&r.member_id),
+            member_name: sc(r.member_name()),
+            member_dob: sc(iso_date(r.member_dob)),
+            requesting_npi: sc(&r.requester.npi),
+            servicing_npi: sc(r
+                .servicing
+                .as_ref()
+                .or(r.facility.as_ref())
+                .map(|p| p.npi.as_str())
+                .unwrap_or("")),
+            request_category: r.category.as_str(),
+            urgency: r.urgency.as_str(),
+            expedited: yn(d.expedited),
+            retro: yn(d.retro),
+            service_from: sc(iso_date(r.service_from)),
+            service_to: sc(iso_date(r.service_to)),
+            procedure_codes: sc(r.procedure_codes.join(";")),
+            diagnosis_codes: sc(r.diagnosis_codes.join(";")),
+            units: sc(num(r.units)),
+            submitted_at: sc(iso_time(r.submitted_at)),
+            decided_at: sc(iso_time(d.decided_at)),
+            outcome: d.outcome.as_str(),
+            hcr01: d.hcr01.unwrap_or(""),
+            reason_codes: sc(d.reason_codes.join(";")),
+            reason_text: sc(&d.reason_text),
+            rules_fired: sc(d.rules_fired_ids()),
+            certification_number: sc(d.certification_number.as_deref().unwrap_or("")),
+            valid_from: sc(iso_date(d.valid_from)),
+            valid_to: sc(iso_date(d.valid_to)),
+            due_by: sc(d.due_by.map(iso_time).unwrap_or_default()),
+            past_due: yn(d.past_due),
+            missing_items: sc(d.missing_items.join(";")),
+            denial_category: d.denial_category.map(|c| c.as_str()).unwrap_or(""),
+            appeal_path: sc(d.appeal_path.as_deref().unwrap_or("")),
+            imr_eligible: match d.imr_eligible {
+                Some(true) => "Y",
+                Some(false) => "N",
+                None => "",
+            },
+            deemed: yn(d.deemed),
+            flags: sc(d.flags.join(";")),
+            aaa_loop: sc(rej.map(|x| x.loop_id.as_str()).unwrap_or("")),
+            aaa_reason: sc(rej.map(|x| x.reason.as_str()).unwrap_or("")),
+            aaa_follow_up: sc(rej.map(|x| x.follow_up.as_str()).unwrap_or("")),
+            approved_units: sc(num(d.approved_units)),
+        }
+    }
+}
+
+/// A row of rejects.csv: anything that kept a request from being decided as submitted.
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectRow {
+    /// The input file.
+    pub source_file: String,
+    /// x12, fax or unknown.
+    pub source_kind: String,
+    /// file, interchange, group, transaction, row or request.
+    pub level: String,
+    /// Position: byte offset and control numbers, or CSV row.
+    pub position: String,
+    /// The request id when there is one.
+    pub request_id: String,
+    /// Machine code (diagnostic code, AAA03…).
+    pub code: String,
+    /// Acknowledgment code it maps to (TA1 note, IK5/AK9/IK3/IK4 code, AAA).
+    pub ack: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+#[derive(Serialize)]
+struct LineRow<'a> {
+    request_id: Cow<'a, str>,
+    source_file: Cow<'a, str>,
+    line: u32,
+    procedure: Cow<'a, str>,
+    units: String,
+    service_from: String,
+    service_to: String,
+    outcome: &'static str,
+    hcr01: &'static str,
+    reason_codes: String,
+    approved_units: String,
+    request_outcome: &'static str,
+}
+
+/// Counters for summary.json.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Summary {
+    /// Requests decided, by outcome.
+    pub by_outcome: BTreeMap<String, u64>,
+    /// By plan.
+    pub by_plan: BTreeMap<String, u64>,
+    /// By source (x12, fax).
+    pub by_source: BTreeMap<String, u64>,
+    /// By reason code (HCR03 / AAA03).
+    pub by_reason: BTreeMap<String, u64>,
+    /// Rejects (file, transaction, row, request) by level.
+    pub rejects_by_level: BTreeMap<String, u64>,
+    /// Decisions made before their due time.
+    pub clocks_met: u64,
+    /// Decisions past their due time.
+    pub clocks_missed: u64,
+    /// Requests decided.
+    pub decided: u64,
+    /// CMS-0057-F style figures.
+    pub metrics: Metrics,
+    #[serde(skip)]
+    standard_minutes: Vec<u32>,
+    #[serde(skip)]
+    expedited_minutes: Vec<u32>,
+}
+
+/// Approval/denial rates and time to decision, standard vs expedited.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Metrics {
+    /// Approved or modified / decided (excluding rejections and not-required).
+    pub approval_rate: f64,
+    /// Denied / decided (same base).
+    pub denial_rate: f64,
+    /// Standard requests: average hours from receipt to decision.
+    pub standard_average_hours: f64,
+    /// Standard requests: median hours.
+    pub standard_median_hours: f64,
+    /// Expedited requests: average hours.
+    pub expedited_average_hours: f64,
+    /// Expedited requests: median hours.
+    pub expedited_median_hours: f64,
+    /// Requests counted in the standard figures.
+    pub standard_count: u64,
+    /// Requests counted in the expedited figures.
+    pub expedited_count: u64,
+}
+
+impl Summary {
+    fn add(&mut self, r: &AuthRequest, d: &Decision) {
+        *self
+            .by_outcome
+            .entry(d.outcome.as_str().into())
+            .or_default() += 1;
+        *self
+            .by_plan
+            .entry(d.plan_id.clone().unwrap_or_else(|| "(none)".into()))
+            .or_default() += 1;
+        *self
+            .by_source
+            .entry(r.provenance.kind.to_string())
+            .or_default() += 1;
+        for c in &d.reason_codes {
+            *self.by_reason.entry(c.clone()).or_default() += 1;
+        }
+        if d.due_by.is_some() {
+            if d.past_due {
+                self.clocks_missed += 1;
+            } else {
+                self.clocks_met += 1;
+            }
+        }
+        self.decided += 1;
+        let minutes = (d.decided_at - r.submitted_at)
+            .num_minutes()
+            .clamp(0, i64::from(u32::MAX)) as u32;
+        if d.expedited {
+            self.expedited_minutes.push(minutes);
+        } else {
+            self.standard_minutes.push(minutes);
+        }
+    }
+
+    fn finish(&mut self) {
+        let decided = [
+            Outcome::Approved,
+            Outcome::Modified,
+            Outcome::Denied,
+            Outcome::Pended,
+            Outcome::ContactPayer,
+        ]
+        .iter()
+        .map(|o| self.by_outcome.get(o.as_str()).copied().unwrap_or(0))
+        .sum::<u64>();
+        let get = |o: Outcome| self.by_outcome.get(o.as_str()).copied().unwrap_or(0) as f64;
+        let rate = |n: f64| {
+            if decided == 0 {
+                0.0
+            } else {
+                round(n / decided as f64)
+            }
+        };
+        let stats = |v: &mut Vec<u32>| -> (f64, f64) {
+            if v.is_empty() {
+                return (0.0, 0.0);
+            }
+            v.sort_unstable();
+            let avg = v.iter().map(|&m| f64::from(m)).sum::<f64>() / v.len() as f64 / 60.0;
+            let mid = v.len() / 2;
+            let med = if v.len().is_multiple_of(2) {
+                (f64::from(v.get(mid - 1).copied().unwrap_or(0))
+                    + f64::from(v.get(mid).copied().unwrap_or(0)))
+                    / 2.0
+            } else {
+                f64::from(v.get(mid).copied().unwrap_or(0))
+            } / 60.0;
+            (round(avg), round(med))
+        };
+        let (sa, sm) = stats(&mut self.standard_minutes);
+        let (ea, em) = stats(&mut self.expedited_minutes);
+        self.metrics = Metrics {
+            approval_rate: rate(get(Outcome::Approved) + get(Outcome::Modified)),
+            denial_rate: rate(get(Outcome::Denied)),
+            standard_average_hours: sa,
+            standard_median_hours: sm,
+            expedited_average_hours: ea,
+            expedited_median_hours: em,
+            standard_count: self.standard_minutes.len() as u64,
+            expedited_count: self.expedited_minutes.len() as u64,
+        };
+    }
+}
+
+fn round(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+type CsvOut = csv::Writer<AtomicFile>;
+
+/// All report writers of one run.
+pub struct Reports {
+    decisions: CsvOut,
+    approvals: CsvOut,
+    pends: CsvOut,
+    denials: CsvOut,
+    not_required: CsvOut,
+    rejects: CsvOut,
+    retro: CsvOut,
+    lines: CsvOut,
+    /// Running totals for summary.json.
+    pub summary: Summary,
+}
+
+/// The report files, in the order they are written.
+pub const REPORT_FILES: [&str; 8] = [
+    "decisions.csv",
+    "approvals.csv",
+    "pends.csv",
+    "denials.csv",
+    "not_required.csv",
+    "rejects.csv",
+    "retro_missing_justification.csv",
+    "service_lines.csv",
+];
+
+fn writer(dir: &Path, name: &str) -> io::Result<CsvOut> {
+    Ok(csv::WriterBuilder::new()
+        .has_headers(true)
+        .from_writer(AtomicFile::create(&dir.join(name))?))
+}
+
+/// Writes one row (cells are already spreadsheet-safe); the header goes with the first row.
+fn write_safe<T: Serialize>(w: &mut CsvOut, header: &mut bool, row: &T) -> io::Result<()> {
+    w.serialize(row).map_err(io::Error::other)?;
+    *header = true;
+    Ok(())
+}
+
+/// Header rows are written with the first row; files with no rows still get their header.
+struct Headers {
+    flags: [bool; 8],
+}
+
+impl Reports {
+    /// Opens every report under `dir` (written aside, renamed at `commit`).
+    pub fn create(dir: &Path) -> io::Result<(Reports, ReportState)> {
+        Ok((
+            Reports {
+                decisions: writer(dir, "decisions.csv")?,
+                approvals: writer(dir, "approvals.csv")?,
+                pends: writer(dir, "pends.csv")?,
+                denials: writer(dir, "denials.csv")?,
+                not_required: writer(dir, "not_required.csv")?,
+                rejects: writer(dir, "rejects.csv")?,
+                retro: writer(dir, "retro_missing_justification.csv")?,
+                lines: writer(dir, "service_lines.csv")?,
+                summary: Summary::default(),
+            },
+            ReportState(Headers { flags: [false; 8] }),
+        ))
+    }
+
+    /// Writes one decided request to every report it belongs to.
+    pub fn decision(
+        &mut self,
+        st: &mut ReportState,
+        r: &AuthRequest,
+        d: &Decision,
+    ) -> io::Result<()> {
+        let h = &mut st.0.flags;
+        let row = DecisionRow::new(r, d);
+        write_safe(&mut self.decisions, &mut h[0], &row)?;
+        match d.outcome {
+            Outcome::Approved | Outcome::Modified => {
+                write_safe(&mut self.approvals, &mut h[1], &row)?
+            }
+            Outcome::Pended | Outcome::ContactPayer => {
+                write_safe(&mut self.pends, &mut h[2], &row)?
+            }
+            Outcome::Denied => write_safe(&mut self.denials, &mut h[3], &row)?,
+            Outcome::NotRequired => write_safe(&mut self.not_required, &mut h[4], &row)?,
+            Outcome::Rejected => {
+                let rej = d.rejection.as_ref();
+                let rr = RejectRow {
+                    source_file: r.provenance.file.to_string(),
+                    source_kind: r.provenance.kind.to_string(),
+                    level: "request".into(),
+                    position: r.provenance.reference.clone(),
+                    request_id: r.request_id.clone(),
+                    code: rej.map(|x| x.reason.clone()).unwrap_or_default(),
+                    ack: rej
+                        .map(|x| format!("AAA {} at {}", x.reason, x.loop_id))
+                        .unwrap_or_default(),
+                    reason: d.reason_text.clone(),
+                };
+                self.reject_row(st, &rr)?;
+            }
+        }
+        if let Some(rr) = &d.retro_report {
+            // The decision columns, then the retro columns (the csv crate cannot flatten).
+            let mut tmp = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(Vec::new());
+            tmp.serialize(&row).map_err(io::Error::other)?;
+            let bytes = tmp
+                .into_inner()
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(&bytes[..]);
+            let mut rec = csv::StringRecord::new();
+            rdr.read_record(&mut rec).map_err(io::Error::other)?;
+            rec.push_field(&rr.days_after_service.to_string());
+            rec.push_field(yn(rr.urgency_indicated));
+            rec.push_field(yn(rr.justification_present));
+            rec.push_field(&safe_cell(&rr.missing));
+            if !st.0.flags[6] {
+                self.retro
+                    .write_record(RETRO_HEADER)
+                    .map_err(io::Error::other)?;
+                st.0.flags[6] = true;
+            }
+            self.retro.write_record(&rec).map_err(io::Error::other)?;
+        }
+        for l in &d.lines {
+            let req_line = r.lines.iter().find(|x| x.line == l.line);
+            let row = LineRow {
+                request_id: sc(&r.request_id),
+                source_file: sc(&r.provenance.file),
+                line: l.line,
+                procedure: sc(&l.procedure),
+                units: num(l.units),
+                service_from: iso_date(req_line.and_then(|x| x.from)),
+                service_to: iso_date(req_line.and_then(|x| x.to)),
+                outcome: l.outcome.as_str(),
+                hcr01: l.hcr01.unwrap_or(""),
+                reason_codes: l.reason_codes.join(";"),
+                approved_units: num(l.approved_units),
+                request_outcome: d.outcome.as_str(),
+            };
+            write_safe(&mut self.lines, &mut st.0.flags[7], &row)?;
+        }
+        self.summary.add(r, d);
+        Ok(())
+    }
+
+    /// Writes one reject row.
+    pub fn reject_row(&mut self, st: &mut ReportState, row: &RejectRow) -> io::Result<()> {
+        *self
+            .summary
+            .rejects_by_level
+            .entry(row.level.clone())
+            .or_default() += 1;
+        let safe = RejectRow {
+            source_file: safe_cell(&row.source_file).into_owned(),
+            source_kind: row.source_kind.clone(),
+            level: row.level.clone(),
+            position: safe_cell(&row.position).into_owned(),
+            request_id: safe_cell(&row.request_id).into_owned(),
+            code: safe_cell(&row.code).into_owned(),
+            ack: safe_cell(&row.ack).into_owned(),
+            reason: safe_cell(&row.reason).into_owned(),
+        };
+        write_safe(&mut self.rejects, &mut st.0.flags[5], &safe)
+    }
+
+    /// Writes missing headers, then renames every report to its final name.
+    pub fn commit(mut self, st: ReportState) -> io::Result<(Vec<PathBuf>, Summary)> {
+        let headers: [&[&str]; 8] = [
+            DECISION_HEADER,
+            DECISION_HEADER,
+            DECISION_HEADER,
+            DECISION_HEADER,
+            DECISION_HEADER,
+            REJECT_HEADER,
+            RETRO_HEADER,
+            LINE_HEADER,
+        ];
+        let writers = [
+            &mut self.decisions,
+            &mut self.approvals,
+            &mut self.pends,
+            &mut self.denials,
+            &mut self.not_required,
+            &mut self.rejects,
+            &mut self.retro,
+            &mut self.lines,
+        ];
+        for ((w, h), written) in writers.into_iter().zip(headers).zip(st.0.flags) {
+            if !written {
+                w.write_record(h).map_err(io::Error::other)?;
+            }
+        }
+        let mut out = Vec::new();
+        for w in [
+            self.decisions,
+            self.approvals,
+            self.pends,
+            self.denials,
+            self.not_required,
+            self.rejects,
+            self.retro,
+            self.lines,
+        ] {
+            let f = w
+                .into_inner()
+                .map_err(|e| io::Error::other(e.to_string()))?;
+            out.push(f.commit()?);
+        }
+        self.summary.finish();
+        Ok((out, self.summary))
+    }
+}
+
+/// Which report headers have been written.
+pub struct ReportState(Headers);
+
+/// Columns of decisions.csv and the per-outcome reports.
+pub const DECISION_HEADER: &[&str] = &[
+    "request_id",
+    "source_file",
+    "source_kind",
+    "source_ref",
+    "plan_id",
+    "member_id",
+    "member_name",
+    "member_dob",
+    "requesting_npi",
+    "servicing_npi",
+    "request_category",
+    "urgency",
+    "expedited",
+    "retro",
+    "service_from",
+    "service_to",
+    "procedure_codes",
+    "diagnosis_codes",
+    "units",
+    "submitted_at",
+    "decided_at",
+    "outcome",
+    "hcr01",
+    "reason_codes",
+    "reason_text",
+    "rules_fired",
+    "certification_number",
+    "valid_from",
+    "valid_to",
+    "due_by",
+    "past_due",
+    "missing_items",
+    "denial_category",
+    "appeal_path",
+    "imr_eligible",
+    "deemed",
+    "flags",
+    "aaa_loop",
+    "aaa_reason",
+    "aaa_follow_up",
+    "approved_units",
+];
+
+const REJECT_HEADER: &[&str] = &[
+    "source_file",
+    "source_kind",
+    "level",
+    "position",
+    "request_id",
+    "code",
+    "ack",
+    "reason",
+];
+
+const RETRO_HEADER: &[&str] = &[
+    "request_id",
+    "source_file",
+    "source_kind",
+    "source_ref",
+    "plan_id",
+    "member_id",
+    "member_name",
+    "member_dob",
+    "requesting_npi",
+    "servicing_npi",
+    "request_category",
+    "urgency",
+    "expedited",
+    "retro",
+    "service_from",
+    "service_to",
+    "procedure_codes",
+    "diagnosis_codes",
+    "units",
+    "submitted_at",
+    "decided_at",
+    "outcome",
+    "hcr01",
+    "reason_codes",
+    "reason_text",
+    "rules_fired",
+    "certification_number",
+    "valid_from",
+    "valid_to",
+    "due_by",
+    "past_due",
+    "missing_items",
+    "denial_category",
+    "appeal_path",
+    "imr_eligible",
+    "deemed",
+    "flags",
+    "aaa_loop",
+    "aaa_reason",
+    "aaa_follow_up",
+    "approved_units",
+    "days_after_service",
+    "urgency_indicated",
+    "justification_present",
+    "missing",
+];
+
+const LINE_HEADER: &[&str] = &[
+    "request_id",
+    "source_file",
+    "line",
+    "procedure",
+    "units",
+    "service_from",
+    "service_to",
+    "outcome",
+    "hcr01",
+    "reason_codes",
+    "approved_units",
+    "request_outcome",
+];

@@ -1,0 +1,503 @@
+//! 278 responses (BHT02 = 11): the request's HL skeleton echoed, decisions added.
+//!
+//! Rendering happens per transaction (in parallel) into bytes; [`ResponseFile`] then wraps the
+//! transactions of each input interchange in one response interchange, in input order, with
+//! sender and receiver swapped, the input's delimiters and run-deterministic control numbers.
+//! Counts (SE01, GE01, IEA01) are computed from what was written, never maintained by hand.
+
+use super::AtomicFile;
+use crate::eval::Decision;
+use crate::model::{Entity, Transaction278};
+use crate::policy::Outcome;
+use crate::x12::write::{LineEnding, SegmentWriter};
+use crate::x12::{Delimiters, Group, Interchange, Segment};
+use chrono::NaiveDateTime;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Values a response needs beyond the request and its decision.
+#[derive(Debug, Clone)]
+pub struct ResponseContext<'a> {
+    /// ST02 of the response.
+    pub st02: &'a str,
+    /// When the response is created (the as-of time).
+    pub created: NaiveDateTime,
+    /// TRN03 of the UMO's own trace number (`9` + 9 characters).
+    pub umo_trace_originator: &'a str,
+}
+
+/// PWK report types to ask for, by missing item.
+fn pwk_for(item: &str) -> Option<&'static str> {
+    Some(match item {
+        "clinical_notes" | "clinical_information" => "09",
+        "lab_results" => "LA",
+        "radiology_results" => "RR",
+        "physician_signature" => "B3",
+        _ => return None,
+    })
+}
+
+struct Out<'w> {
+    w: SegmentWriter<&'w mut Vec<u8>>,
+    term: u8,
+}
+
+impl Out<'_> {
+    fn raw(&mut self, seg: &Segment<'_>) -> io::Result<()> {
+        self.w.raw_segment(seg.raw(), self.term)
+    }
+    fn seg(&mut self, id: &str, els: &[&str]) -> io::Result<()> {
+        self.w.segment(id, els)
+    }
+}
+
+fn entity_raw<'s>(segs: &'s [Segment<'_>], e: &Entity<'_>) -> Option<&'s Segment<'s>> {
+    segs.get((e.position as usize).wrapping_sub(1))
+}
+
+fn find_after<'s>(
+    segs: &'s [Segment<'_>],
+    pos: u32,
+    id: &str,
+    stop: &[&str],
+) -> Vec<&'s Segment<'s>> {
+    let mut out = Vec::new();
+    for s in segs.iter().skip(pos as usize) {
+        let sid = s.id_str();
+        if stop.contains(&sid) {
+            break;
+        }
+        if sid == id {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// Renders the 278 response transaction (ST…SE) for a decided request.
+pub fn render_response(
+    t: &Transaction278<'_>,
+    segs: &[Segment<'_>],
+    d: &Decision,
+    delims: Delimiters,
+    ctx: &ResponseContext<'_>,
+) -> io::Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(2048);
+    let mut o = Out {
+        w: SegmentWriter::new(&mut buf, delims, LineEnding::Lf),
+        term: delims.segment,
+    };
+    let rejected_at = d.rejection.as_ref().map(|r| r.loop_id.as_str());
+    let aaa = |o: &mut Out<'_>| -> io::Result<()> {
+        if let Some(r) = &d.rejection {
+            o.seg("AAA", &["N", "", &r.reason, &r.follow_up])?;
+        }
+        Ok(())
+    };
+    o.seg("ST", &["278", ctx.st02, "005010X217"])?;
+    let date = ctx.created.format("%Y%m%d").to_string();
+    let time = ctx.created.format("%H%M").to_string();
+    o.seg("BHT", &["0007", "11", t.bht.reference, &date, &time])?;
+    let mut hl = 0u32;
+    let mut next_hl =
+        |parent: u32, code: &str, children: bool, o: &mut Out<'_>| -> io::Result<u32> {
+            hl += 1;
+            let p = if parent == 0 {
+                String::new()
+            } else {
+                parent.to_string()
+            };
+            o.seg(
+                "HL",
+                &[&hl.to_string(), &p, code, if children { "1" } else { "0" }],
+            )?;
+            Ok(hl)
+        };
+    let stop = ["HL", "NM1", "SE"];
+    // 2000A / 2010A
+    let a = next_hl(0, "20", true, &mut o)?;
+    if rejected_at == Some("2000A") {
+        aaa(&mut o)?;
+    }
+    if let Some(e) = t.umo.as_ref().and_then(|p| p.entity.as_ref()) {
+        if let Some(s) = entity_raw(segs, e) {
+            o.raw(s)?;
+        }
+    }
+    if rejected_at == Some("2010A") {
+        aaa(&mut o)?;
+    }
+    // 2000B / 2010B
+    let b = next_hl(a, "21", true, &mut o)?;
+    if let Some(e) = t.requester.as_ref().and_then(|p| p.entity.as_ref()) {
+        if let Some(s) = entity_raw(segs, e) {
+            o.raw(s)?;
+        }
+    }
+    if rejected_at == Some("2010B") {
+        aaa(&mut o)?;
+    }
+    // 2000C / 2010C
+    let c = next_hl(b, "22", true, &mut o)?;
+    let member_loop = |o: &mut Out<'_>, e: &Entity<'_>, loop_id: &str| -> io::Result<()> {
+        if let Some(s) = entity_raw(segs, e) {
+            o.raw(s)?;
+        }
+        if rejected_at == Some(loop_id) {
+            aaa(o)?;
+        }
+        for s in find_after(segs, e.position, "DMG", &stop) {
+            o.raw(s)?;
+        }
+        for s in find_after(segs, e.position, "INS", &stop) {
+            o.raw(s)?;
+        }
+        Ok(())
+    };
+    if let Some(e) = t.subscriber.as_ref().and_then(|p| p.entity.as_ref()) {
+        member_loop(&mut o, e, "2010C")?;
+    }
+    let mut parent = c;
+    if let Some(e) = t.dependent.as_ref().and_then(|p| p.entity.as_ref()) {
+        parent = next_hl(c, "23", true, &mut o)?;
+        member_loop(&mut o, e, "2010D")?;
+    }
+    let cert = d.certification_number.as_deref().unwrap_or("");
+    let reasons: Vec<&str> = d.reason_codes.iter().map(String::as_str).collect();
+    for ev in &t.events {
+        let e_hl = next_hl(parent, "EV", !ev.services.is_empty(), &mut o)?;
+        for tr in &ev.detail.traces {
+            if tr.kind == "1" {
+                o.seg("TRN", &["2", tr.number, tr.originator, tr.supplemental])?;
+            }
+        }
+        if !cert.is_empty() {
+            o.seg("TRN", &["1", cert, ctx.umo_trace_originator])?;
+        }
+        if rejected_at == Some("2000E") {
+            aaa(&mut o)?;
+        }
+        if let Some(um) = &ev.detail.review {
+            if let Some(s) = segs.get((um.position as usize).wrapping_sub(1)) {
+                o.raw(s)?;
+            }
+        }
+        if d.rejection.is_none() {
+            if let Some(h) = d.hcr01 {
+                let r = o.w.repeated(&reasons);
+                o.w.segment_composite("HCR", &[h, cert, &r])?;
+            }
+            if d.outcome == Outcome::Pended && !cert.is_empty() {
+                o.seg("REF", &["NT", cert])?;
+            }
+        }
+        if let Some(bb) = ev.detail.reference("BB") {
+            o.seg("REF", &["BB", bb])?;
+        }
+        if let Some(di) = ev.detail.dates.iter().find(|x| x.qualifier == "435") {
+            if let Some(v) = di.value {
+                o.seg(
+                    "DTP",
+                    &["435", "D8", &v.start().format("%Y%m%d").to_string()],
+                )?;
+            }
+        }
+        match (d.valid_from, d.valid_to) {
+            (Some(from), Some(to)) if d.rejection.is_none() => {
+                let range = format!("{}-{}", from.format("%Y%m%d"), to.format("%Y%m%d"));
+                o.seg("DTP", &["AAH", "RD8", &range])?;
+            }
+            _ => {
+                if let Some(di) = ev.detail.dates.iter().find(|x| x.qualifier == "AAH") {
+                    if let Some(v) = di.value {
+                        let range = format!(
+                            "{}-{}",
+                            v.start().format("%Y%m%d"),
+                            v.end().format("%Y%m%d")
+                        );
+                        o.seg("DTP", &["AAH", "RD8", &range])?;
+                    }
+                }
+            }
+        }
+        if matches!(
+            d.outcome,
+            Outcome::Approved | Outcome::Modified | Outcome::Denied
+        ) {
+            o.seg("DTP", &["102", "D8", &date])?;
+        }
+        for s in find_after(segs, ev.position, "HI", &["HL", "NM1", "SE"]) {
+            o.raw(s)?;
+        }
+        if d.outcome == Outcome::Modified {
+            if let Some(u) = d.approved_units {
+                let q = if ev.institutional.is_some() {
+                    "DY"
+                } else {
+                    "VS"
+                };
+                o.seg("HSD", &[q, &format!("{u}")])?;
+            }
+        }
+        if d.outcome == Outcome::Pended {
+            let mut asked: Vec<&str> = Vec::new();
+            for m in &d.missing_items {
+                if let Some(code) = pwk_for(m) {
+                    if !asked.contains(&code) {
+                        asked.push(code);
+                        o.seg("PWK", &[code, "FX"])?;
+                    }
+                }
+            }
+        }
+        if d.outcome != Outcome::Approved && !d.reason_text.is_empty() {
+            let text: String = d.reason_text.chars().take(264).collect();
+            o.seg("MSG", &[&text])?;
+        }
+        for p in ev.detail.providers.iter().chain(ev.transport.iter()) {
+            if let Some(s) = entity_raw(segs, p) {
+                o.raw(s)?;
+            }
+            for id in ["N3", "N4"] {
+                for s in find_after(segs, p.position, id, &stop) {
+                    o.raw(s)?;
+                }
+            }
+        }
+        for (i, line) in ev.services.iter().enumerate() {
+            next_hl(e_hl, "SS", false, &mut o)?;
+            for tr in &line.detail.traces {
+                if tr.kind == "1" {
+                    o.seg("TRN", &["2", tr.number, tr.originator, tr.supplemental])?;
+                }
+            }
+            if let Some(um) = &line.detail.review {
+                if let Some(s) = segs.get((um.position as usize).wrapping_sub(1)) {
+                    o.raw(s)?;
+                }
+            }
+            let ld = d.lines.get(i);
+            if d.rejection.is_none() {
+                let (h, lr): (Option<&str>, Vec<&str>) = match ld {
+                    Some(l) => (l.hcr01, l.reason_codes.iter().map(String::as_str).collect()),
+                    None => (d.hcr01.filter(|h| *h != "A2"), reasons.clone()),
+                };
+                if let Some(h) = h {
+                    let r = o.w.repeated(&lr);
+                    o.w.segment_composite("HCR", &[h, cert, &r])?;
+                }
+            }
+            for id in ["DTP", "SV1", "SV2", "SV3", "TOO"] {
+                for s in find_after(segs, line.position, id, &["HL", "NM1", "SE"]) {
+                    o.raw(s)?;
+                }
+            }
+            if let Some(u) = ld.and_then(|l| l.approved_units) {
+                o.seg("HSD", &["VS", &format!("{u}")])?;
+            }
+            for p in &line.detail.providers {
+                if let Some(s) = entity_raw(segs, p) {
+                    o.raw(s)?;
+                }
+            }
+        }
+    }
+    let count = o.w.segments_since_st() + 1;
+    o.seg("SE", &[&count.to_string(), ctx.st02])?;
+    drop(o);
+    Ok(buf)
+}
+
+/// Control numbers of one run, deterministic for the same inputs and `--as-of`.
+#[derive(Debug, Clone)]
+pub struct ControlNumbers {
+    base: u32,
+    next: u32,
+}
+
+impl ControlNumbers {
+    /// Numbers for a run at `as_of`: a day-based prefix keeps runs on different days apart.
+    pub fn new(as_of: NaiveDateTime) -> Self {
+        let epoch = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or(chrono::NaiveDate::MIN);
+        let day = (as_of.date() - epoch).num_days().rem_euclid(1000) as u32;
+        ControlNumbers {
+            base: day * 1_000_000,
+            next: 0,
+        }
+    }
+    /// The next number (1–999,999,999).
+    pub fn take(&mut self) -> u32 {
+        self.next += 1;
+        (self.base + self.next % 1_000_000).max(1)
+    }
+}
+
+struct OpenIc {
+    input: std::sync::Arc<Interchange>,
+    written: bool,
+    control: u32,
+    groups: u32,
+    group: Option<OpenGs>,
+}
+
+struct OpenGs {
+    input: std::sync::Arc<Group>,
+    written: bool,
+    control: u32,
+    txns: u32,
+}
+
+/// Streams the 278 responses of one input file.
+pub struct ResponseFile {
+    path: PathBuf,
+    out: Option<AtomicFile>,
+    ic: Option<OpenIc>,
+    created: NaiveDateTime,
+    /// Response transactions written.
+    pub transactions: u64,
+}
+
+impl ResponseFile {
+    /// A response file for an input; nothing is created until a response is written.
+    pub fn new(path: &Path, created: NaiveDateTime) -> Self {
+        ResponseFile {
+            path: path.to_path_buf(),
+            out: None,
+            ic: None,
+            created,
+            transactions: 0,
+        }
+    }
+
+    /// An input interchange begins.
+    pub fn interchange(&mut self, ic: &std::sync::Arc<Interchange>, numbers: &mut ControlNumbers) {
+        self.ic = Some(OpenIc {
+            input: std::sync::Arc::clone(ic),
+            written: false,
+            control: numbers.take(),
+            groups: 0,
+            group: None,
+        });
+    }
+
+    /// An input group begins.
+    pub fn group(&mut self, g: &std::sync::Arc<Group>, numbers: &mut ControlNumbers) {
+        if let Some(ic) = self.ic.as_mut() {
+            ic.group = Some(OpenGs {
+                input: std::sync::Arc::clone(g),
+                written: false,
+                control: numbers.take(),
+                txns: 0,
+            });
+        }
+    }
+
+    fn writer(&mut self) -> io::Result<&mut AtomicFile> {
+        if self.out.is_none() {
+            self.out = Some(AtomicFile::create(&self.path)?);
+        }
+        self.out
+            .as_mut()
+            .ok_or_else(|| io::Error::other("response file not open"))
+    }
+
+    /// Writes one rendered response transaction (opening ISA/GS when needed).
+    pub fn transaction(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let created = self.created;
+        let Some(ic) = self.ic.take() else {
+            return Err(io::Error::other("response outside an interchange"));
+        };
+        let mut ic = ic;
+        let d = ic.input.header.delimiters;
+        let mut head = Vec::new();
+        {
+            let mut w = SegmentWriter::new(&mut head, d, LineEnding::Lf);
+            if !ic.written {
+                let h = &ic.input.header;
+                w.isa(
+                    &h.receiver_qualifier,
+                    &h.receiver_id,
+                    &h.sender_qualifier,
+                    &h.sender_id,
+                    &created.format("%y%m%d").to_string(),
+                    &created.format("%H%M").to_string(),
+                    ic.control,
+                    false,
+                    &h.usage,
+                )?;
+                ic.written = true;
+            }
+            if let Some(g) = ic.group.as_mut() {
+                if !g.written {
+                    w.segment(
+                        "GS",
+                        &[
+                            "HI",
+                            &g.input.receiver,
+                            &g.input.sender,
+                            &created.format("%Y%m%d").to_string(),
+                            &created.format("%H%M").to_string(),
+                            &g.control.to_string(),
+                            "X",
+                            "005010X217",
+                        ],
+                    )?;
+                    g.written = true;
+                    ic.groups += 1;
+                }
+                g.txns += 1;
+            }
+        }
+        let out = self.writer()?;
+        out.write_all(&head)?;
+        out.write_all(bytes)?;
+        self.transactions += 1;
+        self.ic = Some(ic);
+        Ok(())
+    }
+
+    /// The input group ended.
+    pub fn end_group(&mut self) -> io::Result<()> {
+        let Some(ic) = self.ic.as_mut() else {
+            return Ok(());
+        };
+        let Some(g) = ic.group.take() else {
+            return Ok(());
+        };
+        if g.written {
+            let d = ic.input.header.delimiters;
+            let mut buf = Vec::new();
+            SegmentWriter::new(&mut buf, d, LineEnding::Lf)
+                .segment("GE", &[&g.txns.to_string(), &g.control.to_string()])?;
+            self.writer()?.write_all(&buf)?;
+        }
+        Ok(())
+    }
+
+    /// The input interchange ended.
+    pub fn end_interchange(&mut self) -> io::Result<()> {
+        self.end_group()?;
+        let Some(ic) = self.ic.take() else {
+            return Ok(());
+        };
+        if ic.written {
+            let d = ic.input.header.delimiters;
+            let mut buf = Vec::new();
+            SegmentWriter::new(&mut buf, d, LineEnding::Lf).segment(
+                "IEA",
+                &[&ic.groups.to_string(), &format!("{:09}", ic.control)],
+            )?;
+            self.writer()?.write_all(&buf)?;
+        }
+        Ok(())
+    }
+
+    /// Renames the file to its final name (when anything was written).
+    pub fn commit(mut self) -> io::Result<Option<PathBuf>> {
+        self.end_interchange()?;
+        match self.out.take() {
+            Some(f) => Ok(Some(f.commit()?)),
+            None => Ok(None),
+        }
+    }
+}
