@@ -787,6 +787,8 @@ impl<'s, 'c> Builder<'s, 'c> {
     }
 
     fn hl(&mut self, seg: &'s Segment<'_>, pos: u32) {
+        // An HL opens a new 2000-level loop: its own errors belong to loop 2000.
+        self.section = Section::Header { last: 0 };
         let expected = self.nodes.len() + 1;
         let id = seg.get(1);
         if id.starts_with('0') || id.parse::<usize>() != Ok(expected) {
