@@ -15,9 +15,11 @@ use crate::intake::{sniff, InputKind};
 use crate::model::{classify, read_278, Purpose, TxnClass};
 use crate::request::{file_stem, from_278, AuthRequest};
 use crate::write::ack::{AckFile, TxnAck};
-use crate::write::reports::{RejectRow, Reports, Summary};
+use crate::write::reports::{RejectRow, Rendered, Reports, RowRenderer, Summary};
 use crate::write::response::{render_response, ControlNumbers, ResponseContext, ResponseFile};
-use crate::write::{create_private_dir, create_private_file, AtomicFile, PARTIAL_SUFFIX};
+use crate::write::{
+    create_private_dir, create_private_file, AtomicFile, Committed, PARTIAL_SUFFIX,
+};
 use crate::x12::{Chunk, Item, ReaderOptions, Segment, TransactionUnit, X12Reader};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -133,6 +135,7 @@ enum TxnResult {
         request: Box<AuthRequest>,
         decision: Box<Decision>,
         response: Vec<u8>,
+        rows: Rendered,
     },
     Rejected {
         ack: Option<TxnAck>,
@@ -203,6 +206,7 @@ fn process_unit(
     chunk: &Chunk,
     unit: &TransactionUnit,
     ev: &Evaluator,
+    renderer: &mut RowRenderer,
 ) -> TxnResult {
     let reject = |ack: Option<TxnAck>, d: Option<&Diagnostic>| TxnResult::Rejected {
         ack,
@@ -290,18 +294,21 @@ fn process_unit(
         created: ev.as_of,
         umo_trace_originator: "9UMBATCH01",
     };
-    match render_response(
+    let rendered = render_response(
         t,
         &segs,
         &decision,
         unit.interchange.header.delimiters,
         &ctx,
-    ) {
-        Ok(response) => TxnResult::Decided {
+    )
+    .and_then(|response| Ok((response, renderer.render(&request, &decision)?)));
+    match rendered {
+        Ok((response, rows)) => TxnResult::Decided {
             ack,
             request: Box::new(request),
             decision: Box::new(decision),
             response,
+            rows,
         },
         Err(e) => TxnResult::Rejected {
             ack: Some(ack),
@@ -316,10 +323,10 @@ struct Ctx<'a> {
     cfg: &'a RunConfig,
     pool: &'a rayon::ThreadPool,
     reports: &'a mut Reports,
-    state: &'a mut crate::write::reports::ReportState,
     numbers: &'a mut ControlNumbers,
     stems: &'a mut HashSet<String>,
     progress: Option<&'a indicatif::ProgressBar>,
+    committed: &'a mut Vec<Committed>,
     /// Bytes of the inputs before the current one (progress position).
     progress_base: u64,
 }
@@ -416,178 +423,206 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
     };
     let verbose = c.cfg.verbosity == Verbosity::Verbose;
     {
-        let mut reader = X12Reader::new(&mut hashing, Arc::clone(&name), opts);
-        while let Some(chunk) = reader.next_chunk()? {
-            let units: Vec<&TransactionUnit> = chunk
-                .items
-                .iter()
-                .filter_map(|i| match i {
-                    Item::Transaction(u) => Some(u),
-                    _ => None,
-                })
-                .collect();
-            let ev = &c.cfg.evaluator;
-            let results: Vec<TxnResult> = c.pool.install(|| {
-                units
-                    .par_iter()
-                    .map(|u| process_unit(&name, &chunk, u, ev))
-                    .collect()
-            });
-            let mut results = results.into_iter();
-            for item in &chunk.items {
-                match item {
-                    Item::InterchangeStart(ic) => {
-                        resp.interchange(ic, c.numbers);
-                        acks.interchange(ic, c.numbers);
-                    }
-                    Item::Diagnostic(d) => {
-                        acks.diagnostic(d);
-                        if d.is_error() {
-                            rep.file_errors += 1;
-                            if verbose {
-                                eprintln!("umbatch: {d}");
-                            }
-                            let row = reject_row(
-                                "x12",
-                                &name,
-                                diag_level(d),
-                                diag_position(d),
-                                d.code,
-                                d.ack.as_ref().map(|a| a.to_string()).unwrap_or_default(),
-                                d.message.clone(),
-                            );
-                            c.reports.reject_row(c.state, &row)?;
-                        }
-                    }
-                    Item::GroupStart(g) => {
-                        resp.group(g, c.numbers);
-                        acks.group(g);
-                    }
-                    Item::Ta1(_) => {}
-                    Item::Transaction(u) => {
-                        let Some(result) = results.next() else {
-                            continue;
-                        };
-                        let position = format!(
-                            "byte {} ISA13 {} GS06 {} ST02 {}",
-                            u.offset,
-                            u.interchange.header.control_number,
-                            u.group
-                                .as_ref()
-                                .map(|g| g.control_number.as_str())
-                                .unwrap_or(""),
-                            u.control_number
-                        );
-                        match result {
-                            TxnResult::Decided {
-                                ack,
-                                request,
-                                decision,
-                                response,
-                            } => {
-                                acks.transaction(&ack);
-                                resp.transaction(&response)?;
-                                c.reports.decision(c.state, &request, &decision)?;
-                                rep.decided += 1;
-                                *rep.outcomes
-                                    .entry(decision.outcome.as_str().to_string())
-                                    .or_default() += 1;
-                            }
-                            TxnResult::Rejected {
-                                ack,
-                                reason,
-                                code,
-                                ack_code,
-                            } => {
-                                if let Some(a) = &ack {
-                                    acks.transaction(a);
-                                }
-                                rep.rejected_transactions += 1;
-                                if verbose {
-                                    eprintln!("umbatch: {name}: {position}: transaction rejected: {reason}");
-                                }
-                                let row = reject_row(
-                                    "x12",
-                                    &name,
-                                    "transaction",
-                                    position,
-                                    &code,
-                                    ack_code,
-                                    reason,
-                                );
-                                c.reports.reject_row(c.state, &row)?;
-                            }
-                            TxnResult::PassedOver { ack, reason } => {
-                                if let Some(a) = &ack {
-                                    acks.transaction(a);
-                                }
-                                rep.passed_over += 1;
-                                let row = reject_row(
-                                    "x12",
-                                    &name,
-                                    "transaction",
-                                    position,
-                                    "passed-over",
-                                    String::new(),
-                                    reason,
-                                );
-                                c.reports.reject_row(c.state, &row)?;
+        // Read the next chunk while this one is decided: a reader thread feeds a bounded
+        // channel (two chunks in flight keep memory bounded).
+        let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Chunk>>(2);
+        let reader_name = Arc::clone(&name);
+        let hashing_ref = &mut hashing;
+        std::thread::scope(|scope| -> io::Result<()> {
+            scope.spawn(move || {
+                let mut reader = X12Reader::new(hashing_ref, reader_name, opts);
+                loop {
+                    match reader.next_chunk() {
+                        Ok(Some(c)) => {
+                            if tx.send(Ok(c)).is_err() {
+                                break;
                             }
                         }
-                    }
-                    Item::GroupEnd(g) => {
-                        for d in &g.diagnostics {
-                            acks.diagnostic(d);
-                            if d.is_error() {
-                                rep.file_errors += 1;
-                                let row = reject_row(
-                                    "x12",
-                                    &name,
-                                    "group",
-                                    diag_position(d),
-                                    d.code,
-                                    d.ack.as_ref().map(|a| a.to_string()).unwrap_or_default(),
-                                    d.message.clone(),
-                                );
-                                c.reports.reject_row(c.state, &row)?;
-                            }
+                        Ok(None) => break,
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                            break;
                         }
-                        resp.end_group()?;
-                        acks.end_group(g.declared)?;
-                    }
-                    Item::InterchangeEnd(e) => {
-                        for d in &e.diagnostics {
-                            acks.diagnostic(d);
-                            if d.is_error() {
-                                rep.file_errors += 1;
-                                let row = reject_row(
-                                    "x12",
-                                    &name,
-                                    "interchange",
-                                    diag_position(d),
-                                    d.code,
-                                    d.ack.as_ref().map(|a| a.to_string()).unwrap_or_default(),
-                                    d.message.clone(),
-                                );
-                                c.reports.reject_row(c.state, &row)?;
-                            }
-                        }
-                        resp.end_interchange()?;
-                        acks.end_interchange(c.numbers)?;
                     }
                 }
+            });
+            for chunk in rx {
+                let chunk = chunk?;
+                let units: Vec<&TransactionUnit> = chunk
+                    .items
+                    .iter()
+                    .filter_map(|i| match i {
+                        Item::Transaction(u) => Some(u),
+                        _ => None,
+                    })
+                    .collect();
+                let ev = &c.cfg.evaluator;
+                let results: Vec<TxnResult> = c.pool.install(|| {
+                    units
+                        .par_iter()
+                        .map_init(RowRenderer::default, |r, u| {
+                            process_unit(&name, &chunk, u, ev, r)
+                        })
+                        .collect()
+                });
+                let mut results = results.into_iter();
+                for item in &chunk.items {
+                    match item {
+                        Item::InterchangeStart(ic) => {
+                            resp.interchange(ic, c.numbers);
+                            acks.interchange(ic, c.numbers);
+                        }
+                        Item::Diagnostic(d) => {
+                            acks.diagnostic(d);
+                            if d.is_error() {
+                                rep.file_errors += 1;
+                                if verbose {
+                                    eprintln!("umbatch: {d}");
+                                }
+                                let row = reject_row(
+                                    "x12",
+                                    &name,
+                                    diag_level(d),
+                                    diag_position(d),
+                                    d.code,
+                                    d.ack.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+                                    d.message.clone(),
+                                );
+                                c.reports.reject_row(&row)?;
+                            }
+                        }
+                        Item::GroupStart(g) => {
+                            resp.group(g, c.numbers);
+                            acks.group(g);
+                        }
+                        Item::Ta1(_) => {}
+                        Item::Transaction(u) => {
+                            let Some(result) = results.next() else {
+                                continue;
+                            };
+                            let position = format!(
+                                "byte {} ISA13 {} GS06 {} ST02 {}",
+                                u.offset,
+                                u.interchange.header.control_number,
+                                u.group
+                                    .as_ref()
+                                    .map(|g| g.control_number.as_str())
+                                    .unwrap_or(""),
+                                u.control_number
+                            );
+                            match result {
+                                TxnResult::Decided {
+                                    ack,
+                                    request,
+                                    decision,
+                                    response,
+                                    rows,
+                                } => {
+                                    acks.transaction(&ack);
+                                    resp.transaction(&response)?;
+                                    c.reports.write_rendered(&request, &decision, &rows)?;
+                                    rep.decided += 1;
+                                    *rep.outcomes
+                                        .entry(decision.outcome.as_str().to_string())
+                                        .or_default() += 1;
+                                }
+                                TxnResult::Rejected {
+                                    ack,
+                                    reason,
+                                    code,
+                                    ack_code,
+                                } => {
+                                    if let Some(a) = &ack {
+                                        acks.transaction(a);
+                                    }
+                                    rep.rejected_transactions += 1;
+                                    if verbose {
+                                        eprintln!("umbatch: {name}: {position}: transaction rejected: {reason}");
+                                    }
+                                    let row = reject_row(
+                                        "x12",
+                                        &name,
+                                        "transaction",
+                                        position,
+                                        &code,
+                                        ack_code,
+                                        reason,
+                                    );
+                                    c.reports.reject_row(&row)?;
+                                }
+                                TxnResult::PassedOver { ack, reason } => {
+                                    if let Some(a) = &ack {
+                                        acks.transaction(a);
+                                    }
+                                    rep.passed_over += 1;
+                                    let row = reject_row(
+                                        "x12",
+                                        &name,
+                                        "transaction",
+                                        position,
+                                        "passed-over",
+                                        String::new(),
+                                        reason,
+                                    );
+                                    c.reports.reject_row(&row)?;
+                                }
+                            }
+                        }
+                        Item::GroupEnd(g) => {
+                            for d in &g.diagnostics {
+                                acks.diagnostic(d);
+                                if d.is_error() {
+                                    rep.file_errors += 1;
+                                    let row = reject_row(
+                                        "x12",
+                                        &name,
+                                        "group",
+                                        diag_position(d),
+                                        d.code,
+                                        d.ack.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+                                        d.message.clone(),
+                                    );
+                                    c.reports.reject_row(&row)?;
+                                }
+                            }
+                            resp.end_group()?;
+                            acks.end_group(g.declared)?;
+                        }
+                        Item::InterchangeEnd(e) => {
+                            for d in &e.diagnostics {
+                                acks.diagnostic(d);
+                                if d.is_error() {
+                                    rep.file_errors += 1;
+                                    let row = reject_row(
+                                        "x12",
+                                        &name,
+                                        "interchange",
+                                        diag_position(d),
+                                        d.code,
+                                        d.ack.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+                                        d.message.clone(),
+                                    );
+                                    c.reports.reject_row(&row)?;
+                                }
+                            }
+                            resp.end_interchange()?;
+                            acks.end_interchange(c.numbers)?;
+                        }
+                    }
+                }
+                if let Some(p) = c.progress {
+                    let now = chunk.base + chunk.bytes.len() as u64;
+                    p.set_position(c.progress_base + now);
+                }
             }
-            if let Some(p) = c.progress {
-                let now = chunk.base + chunk.bytes.len() as u64;
-                p.set_position(c.progress_base + now);
-            }
-        }
+            Ok(())
+        })?;
     }
     rep.responses = resp.transactions;
     rep.acknowledgments_999 = acks.acks_999;
     rep.ta1 = acks.ta1s;
-    resp.commit()?;
-    acks.commit()?;
+    c.committed.extend(resp.commit()?);
+    c.committed.extend(acks.commit()?);
     rep.bytes = hashing.bytes;
     rep.sha256 = format!("{:x}", hashing.hash.finalize());
     Ok(())
@@ -618,7 +653,7 @@ fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                     String::new(),
                     e.reason.clone(),
                 );
-                c.reports.reject_row(c.state, &row)?;
+                c.reports.reject_row(&row)?;
                 return Ok(());
             }
         };
@@ -628,22 +663,24 @@ fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                 break;
             }
             let ev = &c.cfg.evaluator;
-            let decided: Vec<Result<(AuthRequest, Decision), crate::fax::RowReject>> =
-                c.pool.install(|| {
-                    batch
-                        .into_par_iter()
-                        .map(|r| {
-                            r.map(|req| {
-                                let d = ev.decide(&req);
-                                (req, d)
-                            })
+            type Done = io::Result<(AuthRequest, Decision, Rendered)>;
+            let decided: Vec<Result<Done, crate::fax::RowReject>> = c.pool.install(|| {
+                batch
+                    .into_par_iter()
+                    .map_init(RowRenderer::default, |rr, r| {
+                        r.map(|req| {
+                            let d = ev.decide(&req);
+                            let rows = rr.render(&req, &d)?;
+                            Ok((req, d, rows))
                         })
-                        .collect()
-                });
+                    })
+                    .collect()
+            });
             for r in decided {
                 match r {
-                    Ok((req, d)) => {
-                        c.reports.decision(c.state, &req, &d)?;
+                    Ok(done) => {
+                        let (req, d, rows) = done?;
+                        c.reports.write_rendered(&req, &d, &rows)?;
                         rep.decided += 1;
                         *rep.outcomes
                             .entry(d.outcome.as_str().to_string())
@@ -668,7 +705,7 @@ fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                         } else {
                             format!("{}:{}", file_stem(&name), rej.fax_id)
                         };
-                        c.reports.reject_row(c.state, &row)?;
+                        c.reports.reject_row(&row)?;
                     }
                 }
             }
@@ -727,6 +764,12 @@ struct FileRef {
 }
 
 #[derive(Serialize)]
+struct OutputRef {
+    file: String,
+    bytes: u64,
+}
+
+#[derive(Serialize)]
 struct Manifest<'a> {
     umbatch_version: &'static str,
     as_of: String,
@@ -735,7 +778,7 @@ struct Manifest<'a> {
     policy: serde_json::Value,
     rosters: Vec<FileRef>,
     inputs: &'a [InputReport],
-    outputs: Vec<FileRef>,
+    outputs: Vec<OutputRef>,
     timings_ms: BTreeMap<String, u128>,
 }
 
@@ -756,7 +799,8 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
         .num_threads(cfg.jobs.max(1))
         .build()
         .map_err(|e| RunError::Io(io::Error::other(e.to_string())))?;
-    let (mut reports, mut state) = Reports::create(&out.join("reports"))?;
+    let mut reports = Reports::create(&out.join("reports"))?;
+    let mut committed: Vec<Committed> = Vec::new();
     let mut numbers = ControlNumbers::new(cfg.evaluator.as_of);
     let mut stems = HashSet::new();
     let mut inputs = Vec::new();
@@ -797,7 +841,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
             cfg,
             pool: &pool,
             reports: &mut reports,
-            state: &mut state,
+            committed: &mut committed,
             numbers: &mut numbers,
             stems: &mut stems,
             progress: bar.as_ref(),
@@ -825,7 +869,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
                     String::new(),
                     reason,
                 );
-                ctx.reports.reject_row(ctx.state, &row).map(|_| ())
+                ctx.reports.reject_row(&row).map(|_| ())
             }
         };
         if let Err(e) = result {
@@ -839,7 +883,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
                 String::new(),
                 format!("the file could not be read: {e}"),
             );
-            reports.reject_row(&mut state, &row)?;
+            reports.reject_row(&row)?;
         }
         // A file is bad when nothing in it could be used as submitted.
         let unusable = rep.decided == 0
@@ -898,34 +942,26 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let (mut report_paths, summary) = reports.commit(state)?;
+    let (report_files, summary) = reports.commit()?;
     let summary_path = out.join("summary.json");
     let mut sf = AtomicFile::create(&summary_path)?;
     serde_json::to_writer_pretty(&mut sf, &summary).map_err(io::Error::other)?;
     sf.write_all(b"\n")?;
-    report_paths.push(sf.commit()?);
-    let mut outputs = Vec::new();
-    for dir in ["responses", "acks"] {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(out.join(dir))?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                !p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-            })
-            .collect();
-        v.sort();
-        report_paths.extend(v);
-    }
-    for p in &report_paths {
-        let (sha256, bytes) = file_sha256(p)?;
-        let rel = p.strip_prefix(out).unwrap_or(p).display().to_string();
-        outputs.push(FileRef {
-            file: rel,
-            sha256,
-            bytes,
-        });
-    }
+    let mut all = report_files;
+    all.push(sf.commit()?);
+    all.extend(committed);
+    let outputs: Vec<OutputRef> = all
+        .iter()
+        .map(|c| OutputRef {
+            file: c
+                .path
+                .strip_prefix(out)
+                .unwrap_or(&c.path)
+                .display()
+                .to_string(),
+            bytes: c.bytes,
+        })
+        .collect();
     let mut timings = BTreeMap::new();
     for i in &inputs {
         timings.insert(i.file.clone(), i.elapsed_ms);

@@ -392,7 +392,7 @@ impl AckFile {
     }
 
     /// Renames the file to its final name (when anything was written).
-    pub fn commit(mut self) -> io::Result<Option<PathBuf>> {
+    pub fn commit(mut self) -> io::Result<Option<super::Committed>> {
         match self.out.take() {
             Some(f) => Ok(Some(f.commit()?)),
             None => Ok(None),

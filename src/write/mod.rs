@@ -45,6 +45,16 @@ pub struct AtomicFile {
     tmp: PathBuf,
     dest: PathBuf,
     out: Option<BufWriter<File>>,
+    bytes: u64,
+}
+
+/// A committed output: where it is and its size (counted while written, never re-read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    /// Final path.
+    pub path: PathBuf,
+    /// Size in bytes.
+    pub bytes: u64,
 }
 
 /// Suffix of files being written; a later run removes leftovers of a killed run.
@@ -63,18 +73,22 @@ impl AtomicFile {
             tmp,
             dest: dest.to_path_buf(),
             out: Some(BufWriter::with_capacity(256 << 10, f)),
+            bytes: 0,
         })
     }
 
     /// Flushes, syncs and renames to the final name.
-    pub fn commit(mut self) -> io::Result<PathBuf> {
+    pub fn commit(mut self) -> io::Result<Committed> {
         if let Some(mut w) = self.out.take() {
             w.flush()?;
             let f = w.into_inner().map_err(|e| e.into_error())?;
             f.sync_all()?;
         }
         std::fs::rename(&self.tmp, &self.dest)?;
-        Ok(self.dest.clone())
+        Ok(Committed {
+            path: self.dest.clone(),
+            bytes: self.bytes,
+        })
     }
 
     /// The final path.
@@ -86,7 +100,11 @@ impl AtomicFile {
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self.out.as_mut() {
-            Some(w) => w.write(buf),
+            Some(w) => {
+                let n = w.write(buf)?;
+                self.bytes += n as u64;
+                Ok(n)
+            }
             None => Err(io::Error::other("file already committed")),
         }
     }
@@ -141,8 +159,9 @@ mod tests {
         let mut f = AtomicFile::create(&dest).unwrap();
         f.write_all(b"x").unwrap();
         assert!(!dest.exists());
-        f.commit().unwrap();
+        let c = f.commit().unwrap();
         assert_eq!(std::fs::read(&dest).unwrap(), b"x");
+        assert_eq!(c.bytes, 1);
         let g = AtomicFile::create(&dir.path().join("b.csv")).unwrap();
         drop(g);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);

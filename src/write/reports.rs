@@ -10,8 +10,8 @@ use crate::request::AuthRequest;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::io::{self, Write};
+use std::path::Path;
 
 /// One row of decisions.csv (and of the per-outcome reports).
 #[derive(Debug, Serialize)]
@@ -354,22 +354,6 @@ fn round(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
-type CsvOut = csv::Writer<AtomicFile>;
-
-/// All report writers of one run.
-pub struct Reports {
-    decisions: CsvOut,
-    approvals: CsvOut,
-    pends: CsvOut,
-    denials: CsvOut,
-    not_required: CsvOut,
-    rejects: CsvOut,
-    retro: CsvOut,
-    lines: CsvOut,
-    /// Running totals for summary.json.
-    pub summary: Summary,
-}
-
 /// The report files, in the order they are written.
 pub const REPORT_FILES: [&str; 8] = [
     "decisions.csv",
@@ -382,108 +366,92 @@ pub const REPORT_FILES: [&str; 8] = [
     "service_lines.csv",
 ];
 
-fn writer(dir: &Path, name: &str) -> io::Result<CsvOut> {
-    Ok(csv::WriterBuilder::new()
-        .has_headers(true)
-        .from_writer(AtomicFile::create(&dir.join(name))?))
+/// The report rows of one decided request, rendered to CSV bytes (in a worker thread).
+#[derive(Debug, Default, Clone)]
+pub struct Rendered {
+    decision: Vec<u8>,
+    retro: Vec<u8>,
+    lines: Vec<u8>,
+    reject: Vec<u8>,
 }
 
-/// Writes one row (cells are already spreadsheet-safe); the header goes with the first row.
-fn write_safe<T: Serialize>(w: &mut CsvOut, header: &mut bool, row: &T) -> io::Result<()> {
-    w.serialize(row).map_err(io::Error::other)?;
-    *header = true;
-    Ok(())
+/// A buffer the CSV writer fills and the renderer drains after each row.
+#[derive(Clone, Default)]
+struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
-/// Header rows are written with the first row; files with no rows still get their header.
-struct Headers {
-    flags: [bool; 8],
+/// A reusable CSV row renderer (one per worker thread).
+pub struct RowRenderer {
+    w: csv::Writer<Shared>,
+    buf: Shared,
 }
 
-impl Reports {
-    /// Opens every report under `dir` (written aside, renamed at `commit`).
-    pub fn create(dir: &Path) -> io::Result<(Reports, ReportState)> {
-        Ok((
-            Reports {
-                decisions: writer(dir, "decisions.csv")?,
-                approvals: writer(dir, "approvals.csv")?,
-                pends: writer(dir, "pends.csv")?,
-                denials: writer(dir, "denials.csv")?,
-                not_required: writer(dir, "not_required.csv")?,
-                rejects: writer(dir, "rejects.csv")?,
-                retro: writer(dir, "retro_missing_justification.csv")?,
-                lines: writer(dir, "service_lines.csv")?,
-                summary: Summary::default(),
-            },
-            ReportState(Headers { flags: [false; 8] }),
-        ))
+impl Default for RowRenderer {
+    fn default() -> Self {
+        let buf = Shared::default();
+        RowRenderer {
+            w: csv::WriterBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_writer(buf.clone()),
+            buf,
+        }
+    }
+}
+
+impl RowRenderer {
+    fn take(&mut self) -> io::Result<Vec<u8>> {
+        self.w.flush()?;
+        Ok(std::mem::take(&mut *self.buf.0.borrow_mut()))
     }
 
-    /// Writes one decided request to every report it belongs to.
-    pub fn decision(
-        &mut self,
-        st: &mut ReportState,
-        r: &AuthRequest,
-        d: &Decision,
-    ) -> io::Result<()> {
-        let h = &mut st.0.flags;
+    fn row<T: Serialize>(&mut self, row: &T) -> io::Result<Vec<u8>> {
+        self.w.serialize(row).map_err(io::Error::other)?;
+        self.take()
+    }
+
+    fn record(&mut self, rec: &[&str]) -> io::Result<Vec<u8>> {
+        self.w.write_record(rec).map_err(io::Error::other)?;
+        self.take()
+    }
+
+    /// Renders every report row of a decided request.
+    pub fn render(&mut self, r: &AuthRequest, d: &Decision) -> io::Result<Rendered> {
         let row = DecisionRow::new(r, d);
-        write_safe(&mut self.decisions, &mut h[0], &row)?;
-        match d.outcome {
-            Outcome::Approved | Outcome::Modified => {
-                write_safe(&mut self.approvals, &mut h[1], &row)?
-            }
-            Outcome::Pended | Outcome::ContactPayer => {
-                write_safe(&mut self.pends, &mut h[2], &row)?
-            }
-            Outcome::Denied => write_safe(&mut self.denials, &mut h[3], &row)?,
-            Outcome::NotRequired => write_safe(&mut self.not_required, &mut h[4], &row)?,
-            Outcome::Rejected => {
-                let rej = d.rejection.as_ref();
-                let rr = RejectRow {
-                    source_file: r.provenance.file.to_string(),
-                    source_kind: r.provenance.kind.to_string(),
-                    level: "request".into(),
-                    position: r.provenance.reference.clone(),
-                    request_id: r.request_id.clone(),
-                    code: rej.map(|x| x.reason.clone()).unwrap_or_default(),
-                    ack: rej
-                        .map(|x| format!("AAA {} at {}", x.reason, x.loop_id))
-                        .unwrap_or_default(),
-                    reason: d.reason_text.clone(),
-                };
-                self.reject_row(st, &rr)?;
-            }
-        }
+        let decision = self.row(&row)?;
+        let mut out = Rendered {
+            decision,
+            ..Rendered::default()
+        };
         if let Some(rr) = &d.retro_report {
-            // The decision columns, then the retro columns (the csv crate cannot flatten).
-            let mut tmp = csv::WriterBuilder::new()
-                .has_headers(false)
-                .from_writer(Vec::new());
-            tmp.serialize(&row).map_err(io::Error::other)?;
-            let bytes = tmp
-                .into_inner()
-                .map_err(|e| io::Error::other(e.to_string()))?;
-            let mut rdr = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .from_reader(&bytes[..]);
-            let mut rec = csv::StringRecord::new();
-            rdr.read_record(&mut rec).map_err(io::Error::other)?;
-            rec.push_field(&rr.days_after_service.to_string());
-            rec.push_field(yn(rr.urgency_indicated));
-            rec.push_field(yn(rr.justification_present));
-            rec.push_field(&safe_cell(&rr.missing));
-            if !st.0.flags[6] {
-                self.retro
-                    .write_record(RETRO_HEADER)
-                    .map_err(io::Error::other)?;
-                st.0.flags[6] = true;
+            // The decision columns, then the retro columns.
+            let mut line = out.decision.clone();
+            while matches!(line.last(), Some(b'\n' | b'\r')) {
+                line.pop();
             }
-            self.retro.write_record(&rec).map_err(io::Error::other)?;
+            line.push(b',');
+            let days = rr.days_after_service.to_string();
+            let missing = safe_cell(&rr.missing);
+            line.extend(self.record(&[
+                &days,
+                yn(rr.urgency_indicated),
+                yn(rr.justification_present),
+                &missing,
+            ])?);
+            out.retro = line;
         }
         for l in &d.lines {
             let req_line = r.lines.iter().find(|x| x.line == l.line);
-            let row = LineRow {
+            let lr = LineRow {
                 request_id: sc(&r.request_id),
                 source_file: sc(&r.provenance.file),
                 line: l.line,
@@ -497,34 +465,64 @@ impl Reports {
                 approved_units: num(l.approved_units),
                 request_outcome: d.outcome.as_str(),
             };
-            write_safe(&mut self.lines, &mut st.0.flags[7], &row)?;
+            let bytes = self.row(&lr)?;
+            out.lines.extend(bytes);
         }
-        self.summary.add(r, d);
-        Ok(())
+        if d.outcome == Outcome::Rejected {
+            let rej = d.rejection.as_ref();
+            let rr = RejectRow {
+                source_file: r.provenance.file.to_string(),
+                source_kind: r.provenance.kind.to_string(),
+                level: "request".into(),
+                position: r.provenance.reference.clone(),
+                request_id: r.request_id.clone(),
+                code: rej.map(|x| x.reason.clone()).unwrap_or_default(),
+                ack: rej
+                    .map(|x| format!("AAA {} at {}", x.reason, x.loop_id))
+                    .unwrap_or_default(),
+                reason: d.reason_text.clone(),
+            };
+            out.reject = self.row(&rr.neutralized())?;
+        }
+        Ok(out)
     }
+}
 
-    /// Writes one reject row.
-    pub fn reject_row(&mut self, st: &mut ReportState, row: &RejectRow) -> io::Result<()> {
-        *self
-            .summary
-            .rejects_by_level
-            .entry(row.level.clone())
-            .or_default() += 1;
-        let safe = RejectRow {
-            source_file: safe_cell(&row.source_file).into_owned(),
-            source_kind: row.source_kind.clone(),
-            level: row.level.clone(),
-            position: safe_cell(&row.position).into_owned(),
-            request_id: safe_cell(&row.request_id).into_owned(),
-            code: safe_cell(&row.code).into_owned(),
-            ack: safe_cell(&row.ack).into_owned(),
-            reason: safe_cell(&row.reason).into_owned(),
-        };
-        write_safe(&mut self.rejects, &mut st.0.flags[5], &safe)
+impl RejectRow {
+    fn neutralized(&self) -> RejectRow {
+        RejectRow {
+            source_file: safe_cell(&self.source_file).into_owned(),
+            source_kind: self.source_kind.clone(),
+            level: self.level.clone(),
+            position: safe_cell(&self.position).into_owned(),
+            request_id: safe_cell(&self.request_id).into_owned(),
+            code: safe_cell(&self.code).into_owned(),
+            ack: safe_cell(&self.ack).into_owned(),
+            reason: safe_cell(&self.reason).into_owned(),
+        }
     }
+}
 
-    /// Writes missing headers, then renames every report to its final name.
-    pub fn commit(mut self, st: ReportState) -> io::Result<(Vec<PathBuf>, Summary)> {
+/// All report files of one run; rows arrive pre-rendered, in input order.
+pub struct Reports {
+    files: Vec<AtomicFile>,
+    renderer: RowRenderer,
+    /// Running totals for summary.json.
+    pub summary: Summary,
+}
+
+const DECISIONS: usize = 0;
+const APPROVALS: usize = 1;
+const PENDS: usize = 2;
+const DENIALS: usize = 3;
+const NOT_REQUIRED: usize = 4;
+const REJECTS: usize = 5;
+const RETRO: usize = 6;
+const LINES: usize = 7;
+
+impl Reports {
+    /// Opens every report under `dir` (written aside, renamed at `commit`), headers first.
+    pub fn create(dir: &Path) -> io::Result<Reports> {
         let headers: [&[&str]; 8] = [
             DECISION_HEADER,
             DECISION_HEADER,
@@ -535,44 +533,89 @@ impl Reports {
             RETRO_HEADER,
             LINE_HEADER,
         ];
-        let writers = [
-            &mut self.decisions,
-            &mut self.approvals,
-            &mut self.pends,
-            &mut self.denials,
-            &mut self.not_required,
-            &mut self.rejects,
-            &mut self.retro,
-            &mut self.lines,
-        ];
-        for ((w, h), written) in writers.into_iter().zip(headers).zip(st.0.flags) {
-            if !written {
-                w.write_record(h).map_err(io::Error::other)?;
-            }
+        let mut renderer = RowRenderer::default();
+        let mut files = Vec::new();
+        for (name, h) in REPORT_FILES.iter().zip(headers) {
+            let mut f = AtomicFile::create(&dir.join(name))?;
+            f.write_all(&renderer.record(h)?)?;
+            files.push(f);
         }
+        Ok(Reports {
+            files,
+            renderer,
+            summary: Summary::default(),
+        })
+    }
+
+    fn put(&mut self, i: usize, bytes: &[u8]) -> io::Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        match self.files.get_mut(i) {
+            Some(f) => f.write_all(bytes),
+            None => Err(io::Error::other("report file missing")),
+        }
+    }
+
+    /// Writes the pre-rendered rows of one decided request.
+    pub fn write_rendered(
+        &mut self,
+        r: &AuthRequest,
+        d: &Decision,
+        rows: &Rendered,
+    ) -> io::Result<()> {
+        self.put(DECISIONS, &rows.decision)?;
+        let target = match d.outcome {
+            Outcome::Approved | Outcome::Modified => Some(APPROVALS),
+            Outcome::Pended | Outcome::ContactPayer => Some(PENDS),
+            Outcome::Denied => Some(DENIALS),
+            Outcome::NotRequired => Some(NOT_REQUIRED),
+            Outcome::Rejected => None,
+        };
+        if let Some(t) = target {
+            self.put(t, &rows.decision)?;
+        }
+        if !rows.reject.is_empty() {
+            *self
+                .summary
+                .rejects_by_level
+                .entry("request".into())
+                .or_default() += 1;
+            self.put(REJECTS, &rows.reject)?;
+        }
+        self.put(RETRO, &rows.retro)?;
+        self.put(LINES, &rows.lines)?;
+        self.summary.add(r, d);
+        Ok(())
+    }
+
+    /// Renders and writes one decided request (single-threaded callers).
+    pub fn decision(&mut self, r: &AuthRequest, d: &Decision) -> io::Result<()> {
+        let rows = self.renderer.render(r, d)?;
+        self.write_rendered(r, d, &rows)
+    }
+
+    /// Writes one reject row.
+    pub fn reject_row(&mut self, row: &RejectRow) -> io::Result<()> {
+        *self
+            .summary
+            .rejects_by_level
+            .entry(row.level.clone())
+            .or_default() += 1;
+        let bytes = self.renderer.row(&row.neutralized())?;
+        self.put(REJECTS, &bytes)
+    }
+
+    /// Renames every report to its final name.
+    pub fn commit(mut self) -> io::Result<(Vec<super::Committed>, Summary)> {
         let mut out = Vec::new();
-        for w in [
-            self.decisions,
-            self.approvals,
-            self.pends,
-            self.denials,
-            self.not_required,
-            self.rejects,
-            self.retro,
-            self.lines,
-        ] {
-            let f = w
-                .into_inner()
-                .map_err(|e| io::Error::other(e.to_string()))?;
+        for f in self.files {
             out.push(f.commit()?);
         }
         self.summary.finish();
         Ok((out, self.summary))
     }
 }
-
-/// Which report headers have been written.
-pub struct ReportState(Headers);
 
 /// Columns of decisions.csv and the per-outcome reports.
 pub const DECISION_HEADER: &[&str] = &[

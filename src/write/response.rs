@@ -26,6 +26,18 @@ pub struct ResponseContext<'a> {
     pub umo_trace_originator: &'a str,
 }
 
+/// `CCYYMMDD` without going through strftime (hot path).
+fn ymd(d: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    format!("{:04}{:02}{:02}", d.year(), d.month(), d.day())
+}
+
+/// `HHMM`.
+fn hhmm(t: NaiveDateTime) -> String {
+    use chrono::Timelike;
+    format!("{:02}{:02}", t.hour(), t.minute())
+}
+
 /// PWK report types to ask for, by missing item.
 fn pwk_for(item: &str) -> Option<&'static str> {
     Some(match item {
@@ -95,8 +107,8 @@ pub fn render_response(
         Ok(())
     };
     o.seg("ST", &["278", ctx.st02, "005010X217"])?;
-    let date = ctx.created.format("%Y%m%d").to_string();
-    let time = ctx.created.format("%H%M").to_string();
+    let date = ymd(ctx.created.date());
+    let time = hhmm(ctx.created);
     o.seg("BHT", &["0007", "11", t.bht.reference, &date, &time])?;
     let mut hl = 0u32;
     let mut next_hl =
@@ -196,25 +208,18 @@ pub fn render_response(
         }
         if let Some(di) = ev.detail.dates.iter().find(|x| x.qualifier == "435") {
             if let Some(v) = di.value {
-                o.seg(
-                    "DTP",
-                    &["435", "D8", &v.start().format("%Y%m%d").to_string()],
-                )?;
+                o.seg("DTP", &["435", "D8", &ymd(v.start())])?;
             }
         }
         match (d.valid_from, d.valid_to) {
             (Some(from), Some(to)) if d.rejection.is_none() => {
-                let range = format!("{}-{}", from.format("%Y%m%d"), to.format("%Y%m%d"));
+                let range = format!("{}-{}", ymd(from), ymd(to));
                 o.seg("DTP", &["AAH", "RD8", &range])?;
             }
             _ => {
                 if let Some(di) = ev.detail.dates.iter().find(|x| x.qualifier == "AAH") {
                     if let Some(v) = di.value {
-                        let range = format!(
-                            "{}-{}",
-                            v.start().format("%Y%m%d"),
-                            v.end().format("%Y%m%d")
-                        );
+                        let range = format!("{}-{}", ymd(v.start()), ymd(v.end()));
                         o.seg("DTP", &["AAH", "RD8", &range])?;
                     }
                 }
@@ -493,7 +498,7 @@ impl ResponseFile {
     }
 
     /// Renames the file to its final name (when anything was written).
-    pub fn commit(mut self) -> io::Result<Option<PathBuf>> {
+    pub fn commit(mut self) -> io::Result<Option<super::Committed>> {
         self.end_interchange()?;
         match self.out.take() {
             Some(f) => Ok(Some(f.commit()?)),
