@@ -99,12 +99,22 @@ fn yn(b: bool) -> &'static str {
 }
 
 fn iso_date(d: Option<chrono::NaiveDate>) -> String {
-    d.map(|d| d.format("%Y-%m-%d").to_string())
+    use chrono::Datelike;
+    d.map(|d| format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()))
         .unwrap_or_default()
 }
 
 fn iso_time(t: chrono::NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S").to_string()
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 fn num(v: Option<f64>) -> String {
