@@ -780,3 +780,173 @@ mod tests {
         assert!(a.len() > 10_000);
     }
 }
+
+/// Options for a generated fax-queue export.
+#[derive(Debug, Clone)]
+pub struct FaxGenOptions {
+    /// Number of rows.
+    pub rows: u64,
+    /// Random seed.
+    pub seed: u64,
+    /// Percentage of rows with a data-entry problem (bad date, unknown type, missing value).
+    pub bad_rows_pct: u64,
+}
+
+impl Default for FaxGenOptions {
+    fn default() -> Self {
+        FaxGenOptions {
+            rows: 10_000,
+            seed: 1120,
+            bad_rows_pct: 1,
+        }
+    }
+}
+
+/// Writes a generated fax-queue export: the PRODUCT.md columns, mixed request types and
+/// outcomes, both date styles, dotted ICD codes and a small share of malformed rows.
+pub fn write_fax<W: Write>(w: W, opts: &FaxGenOptions) -> io::Result<u64> {
+    const TYPES: &[(&str, &[&str], &[&str])] = &[
+        (
+            "outpatient",
+            &["73721", "70553", "29881", "45378", "0042T", "15823"],
+            &["M25.561", "G44.89", "Z12.11"],
+        ),
+        (
+            "inpatient",
+            &["27447", "99223", "59400"],
+            &["M17.11", "I21.4", "O80"],
+        ),
+        ("office_visit", &["99213", "99214"], &["E11.9", "J06.9"]),
+        ("referral", &["99243", "99244"], &["I25.10", "L40.0"]),
+        ("dme", &["E0601", "K0823"], &["G47.33"]),
+        ("home_health", &["G0299", "G0151"], &["I50.32"]),
+        ("dialysis", &["90935"], &["N18.6"]),
+        ("snf", &["99304"], &["S72.001A"]),
+        ("dental", &["D7240"], &["K01.1"]),
+    ];
+    let mut rng = Rng::new(opts.seed);
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record([
+        "fax_id",
+        "received_at",
+        "member_id",
+        "member_last_name",
+        "member_first_name",
+        "member_dob",
+        "requesting_npi",
+        "requesting_name",
+        "requesting_phone",
+        "requesting_fax",
+        "servicing_npi",
+        "request_type",
+        "place_of_service",
+        "procedure_codes",
+        "diagnosis_codes",
+        "units",
+        "service_from",
+        "service_to",
+        "urgency",
+        "urgency_justification",
+        "clinical_notes_attached",
+        "physician_signature",
+        "lab_results_attached",
+        "estimated_cost",
+        "notes",
+    ])?;
+    let base = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap_or(chrono::NaiveDate::MIN);
+    for i in 0..opts.rows {
+        let Some(&(kind, procs, dxs)) = rng.pick(TYPES) else {
+            continue;
+        };
+        let member = if rng.chance(3) {
+            format!("ZZ{:07}", rng.below(9_999_999))
+        } else {
+            member_id(1 + rng.below(u64::from(MEMBER_POOL)) as u32)
+        };
+        let last = rng.pick(LAST_NAMES).copied().unwrap_or("DOE");
+        let first = rng.pick(FIRST_NAMES).copied().unwrap_or("PAT");
+        let us_dates = rng.chance(30);
+        let fmt = |d: chrono::NaiveDate| {
+            if us_dates {
+                d.format("%m/%d/%Y").to_string()
+            } else {
+                d.format("%Y-%m-%d").to_string()
+            }
+        };
+        let dob = base - chrono::Duration::days(6000 + rng.below(25_000) as i64);
+        let offset = match rng.below(10) {
+            0 => -(1 + rng.below(15) as i64),
+            _ => 2 + rng.below(30) as i64,
+        };
+        let from = base + chrono::Duration::days(offset);
+        let to = from + chrono::Duration::days(rng.below(10) as i64);
+        let urgency = match rng.below(10) {
+            0 => "urgent",
+            1 => "emergent",
+            _ => "",
+        };
+        let minute = rng.below(600);
+        let received = format!("{} {:02}:{:02}", fmt(base), 8 + minute / 60, minute % 60);
+        let mut row: Vec<String> = vec![
+            format!("FX-{i:08}"),
+            received,
+            member,
+            last.to_string(),
+            first.to_string(),
+            fmt(dob),
+            provider_npi(1 + rng.below(u64::from(PROVIDER_POOL)) as u32),
+            "VALLEY PHYSICIANS GROUP".into(),
+            "(408) 555-0100".into(),
+            "408-555-0199".into(),
+            provider_npi(1 + rng.below(u64::from(PROVIDER_POOL)) as u32),
+            kind.to_string(),
+            if kind == "dental" {
+                "22".into()
+            } else {
+                "11".into()
+            },
+            rng.pick(procs).copied().unwrap_or("99213").to_string(),
+            rng.pick(dxs).copied().unwrap_or("R69").to_string(),
+            (1 + rng.below(10)).to_string(),
+            fmt(from),
+            fmt(to),
+            urgency.to_string(),
+            if urgency.is_empty() {
+                String::new()
+            } else {
+                "symptoms worsening; seen the same day".into()
+            },
+            if rng.chance(80) {
+                "Y".into()
+            } else {
+                "N".into()
+            },
+            if rng.chance(85) {
+                "Y".into()
+            } else {
+                "N".into()
+            },
+            if rng.chance(60) {
+                "Y".into()
+            } else {
+                String::new()
+            },
+            (50 + rng.below(20_000)).to_string(),
+            String::new(),
+        ];
+        if rng.chance(opts.bad_rows_pct) {
+            // A bad date, an unknown request type or a missing member id.
+            let (col, value) = match rng.below(3) {
+                0 => (16, "31/12/2026"),
+                1 => (11, "acupuncture"),
+                _ => (2, ""),
+            };
+            if let Some(cell) = row.get_mut(col) {
+                *cell = value.to_string();
+            }
+        }
+        out.write_record(&row)?;
+    }
+    out.flush()?;
+    Ok(opts.rows)
+}

@@ -5,7 +5,7 @@
 
 use crate::csvutil::{header_index, normalize_header, parse_date};
 use chrono::NaiveDate;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::io::Read;
 use thiserror::Error;
 

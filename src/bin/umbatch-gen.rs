@@ -5,7 +5,9 @@
 use clap::{Parser, Subcommand};
 use std::io::BufWriter;
 use std::path::PathBuf;
-use umbatch::gen::{write_eligibility, write_providers, write_x12, X12GenOptions};
+use umbatch::gen::{
+    write_eligibility, write_fax, write_providers, write_x12, FaxGenOptions, X12GenOptions,
+};
 
 /// Generates benchmark inputs for umbatch.
 #[derive(Debug, Parser)]
@@ -27,6 +29,21 @@ enum What {
         per_interchange: u64,
         /// Random seed (same seed, same bytes).
         #[arg(long, default_value_t = 278)]
+        seed: u64,
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// A fax-queue CSV export: mixed request types, both date styles, some malformed rows.
+    Fax {
+        /// Number of rows.
+        #[arg(long, default_value_t = 10_000)]
+        rows: u64,
+        /// Percentage of malformed rows.
+        #[arg(long, default_value_t = 1)]
+        bad_rows_pct: u64,
+        /// Random seed.
+        #[arg(long, default_value_t = 1120)]
         seed: u64,
         /// Output file.
         #[arg(long)]
@@ -60,6 +77,23 @@ fn main() -> anyhow::Result<()> {
                 "wrote {transactions} requests, {bytes} bytes to {}",
                 out.display()
             );
+        }
+        What::Fax {
+            rows,
+            bad_rows_pct,
+            seed,
+            out,
+        } => {
+            let f = std::fs::File::create(&out)?;
+            write_fax(
+                BufWriter::with_capacity(1 << 20, f),
+                &FaxGenOptions {
+                    rows,
+                    seed,
+                    bad_rows_pct,
+                },
+            )?;
+            eprintln!("wrote {rows} fax rows to {}", out.display());
         }
         What::Rosters { out_dir } => {
             std::fs::create_dir_all(&out_dir)?;

@@ -4,7 +4,7 @@
 //! `E0100-E9999`; compared as text, which orders CPT, HCPCS and CDT codes correctly within one
 //! length) or prefixes (`O80*`, `Z3A*`, useful for ICD-10 categories).
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 /// A compiled code set.
 #[derive(Debug, Clone, Default)]

@@ -19,9 +19,10 @@ use crate::csvutil::parse_date;
 use crate::request::{Category, DeliveryKind, Urgency};
 use crate::roster::Product;
 use codes::CodeSet;
+use rustc_hash::FxHashMap as HashMap;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use toml::Spanned;
@@ -1016,7 +1017,7 @@ pub fn compile(src: &str, file: &str) -> Result<Policy, PolicyError> {
     let mut c = Compiler {
         src,
         problems: Vec::new(),
-        code_index: HashMap::new(),
+        code_index: HashMap::default(),
     };
     let meta_at = parsed.policy.span().start;
     let meta = parsed.policy.into_inner();
@@ -1076,7 +1077,7 @@ pub fn compile(src: &str, file: &str) -> Result<Policy, PolicyError> {
             }
         }
     }
-    let mut plans = HashMap::new();
+    let mut plans = HashMap::default();
     for p in &parsed.plans {
         let p = p.get_ref();
         plans.insert(
