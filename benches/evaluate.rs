@@ -3,10 +3,11 @@
 //! core. Requests come from a generated 278 file (10,000 distinct requests, cycled 100 times:
 //! holding a million requests in memory would measure the allocator, not the evaluator).
 
+mod common;
+
+use common::evaluator;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use std::path::Path;
 use std::sync::Arc;
-use umbatch::eval::Evaluator;
 use umbatch::gen::{write_x12, X12GenOptions};
 use umbatch::intake::{read_file, Intake};
 use umbatch::request::AuthRequest;
@@ -31,21 +32,6 @@ fn requests(n: u64) -> Vec<AuthRequest> {
             _ => None,
         })
         .collect()
-}
-
-fn evaluator() -> Evaluator {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-    let policy = umbatch::policy::load(&root.join("policies/default.toml")).unwrap();
-    let (e, p) = umbatch::roster::load(
-        &root.join("reference/eligibility.csv"),
-        &root.join("reference/providers.csv"),
-    )
-    .unwrap();
-    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 20)
-        .unwrap()
-        .and_hms_opt(17, 0, 0)
-        .unwrap();
-    Evaluator::new(Arc::new(policy), Arc::new(e), Arc::new(p), as_of)
 }
 
 fn bench_evaluate(c: &mut Criterion) {

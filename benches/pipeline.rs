@@ -2,8 +2,10 @@
 //! The cost of writing: read + decide, against read + decide + render the 278 response and the
 //! report rows (what `run` does per transaction, without the disk), on 20,000 generated requests.
 
+mod common;
+
+use common::evaluator;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use std::path::Path;
 use std::sync::Arc;
 use umbatch::check::context;
 use umbatch::eval::Evaluator;
@@ -13,21 +15,6 @@ use umbatch::request::from_278;
 use umbatch::write::reports::RowRenderer;
 use umbatch::write::response::{render_response, ResponseContext};
 use umbatch::x12::{Item, ReaderOptions, Segment, X12Reader};
-
-fn evaluator() -> Evaluator {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-    let policy = umbatch::policy::load(&root.join("policies/default.toml")).unwrap();
-    let (e, p) = umbatch::roster::load(
-        &root.join("reference/eligibility.csv"),
-        &root.join("reference/providers.csv"),
-    )
-    .unwrap();
-    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 20)
-        .unwrap()
-        .and_hms_opt(17, 0, 0)
-        .unwrap();
-    Evaluator::new(Arc::new(policy), Arc::new(e), Arc::new(p), as_of)
-}
 
 /// Reads and decides every request; with `write`, also renders responses and report rows.
 fn pipeline(bytes: &[u8], ev: &Evaluator, write: bool) -> usize {

@@ -3,27 +3,13 @@
 //! decided and written (responses, acknowledgments, reports, manifest) with --jobs 1 and 2.
 //! The 1,000,000-request figure in the README comes from the recipe there, not from here.
 
+mod common;
+
+use common::evaluator;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use std::path::Path;
 use std::sync::Arc;
-use umbatch::eval::Evaluator;
 use umbatch::gen::{write_fax, write_x12, FaxGenOptions, X12GenOptions};
 use umbatch::run::{run, RunConfig, Verbosity};
-
-fn evaluator() -> Evaluator {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-    let policy = umbatch::policy::load(&root.join("policies/default.toml")).unwrap();
-    let (e, p) = umbatch::roster::load(
-        &root.join("reference/eligibility.csv"),
-        &root.join("reference/providers.csv"),
-    )
-    .unwrap();
-    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 20)
-        .unwrap()
-        .and_hms_opt(17, 0, 0)
-        .unwrap();
-    Evaluator::new(Arc::new(policy), Arc::new(e), Arc::new(p), as_of)
-}
 
 fn bench_run(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();

@@ -133,6 +133,35 @@ pub struct Location {
     pub row: Option<u64>,
 }
 
+impl Location {
+    /// The position in words: `row N byte N ISA13 … GS06 … ST02 … segment N ID`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(r) = self.row {
+            parts.push(format!("row {r}"));
+        }
+        if let Some(b) = self.byte_offset {
+            parts.push(format!("byte {b}"));
+        }
+        if let Some(v) = &self.interchange {
+            parts.push(format!("ISA13 {v}"));
+        }
+        if let Some(v) = &self.group {
+            parts.push(format!("GS06 {v}"));
+        }
+        if let Some(v) = &self.transaction {
+            parts.push(format!("ST02 {v}"));
+        }
+        match (&self.segment_position, &self.segment_id) {
+            (Some(p), Some(id)) => parts.push(format!("segment {p} {id}")),
+            (None, Some(id)) => parts.push(format!("segment {id}")),
+            (Some(p), None) => parts.push(format!("segment {p}")),
+            (None, None) => {}
+        }
+        parts.join(" ")
+    }
+}
+
 /// One problem (or note) found in an input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {

@@ -50,56 +50,41 @@ pub fn member_id(n: u32) -> String {
     format!("MBR{n:06}")
 }
 
+/// Luhn sum of `80840` + `digits`, doubling every second digit from the right starting at
+/// `first_doubled` (0 when the check digit is still to come, 1 when it is included).
+fn npi_luhn_sum(digits: &str, first_doubled: usize) -> u32 {
+    format!("80840{digits}")
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b.wrapping_sub(b'0'));
+            if i % 2 == first_doubled {
+                let x = d * 2;
+                if x > 9 {
+                    x - 9
+                } else {
+                    x
+                }
+            } else {
+                d
+            }
+        })
+        .sum()
+}
+
 /// A valid NPI (Luhn check digit over `80840` + 9 digits) for provider number `n`.
 pub fn provider_npi(n: u32) -> String {
     let base = format!("{:09}", 100_000_000 + n * 7919);
-    let digits: Vec<u32> = format!("80840{base}")
-        .bytes()
-        .map(|b| u32::from(b - b'0'))
-        .collect();
-    // Luhn: double every second digit from the right of the payload (check digit excluded).
-    let mut sum = 0;
-    for (i, d) in digits.iter().rev().enumerate() {
-        let v = if i % 2 == 0 {
-            let x = d * 2;
-            if x > 9 {
-                x - 9
-            } else {
-                x
-            }
-        } else {
-            *d
-        };
-        sum += v;
-    }
-    let check = (10 - sum % 10) % 10;
+    let check = (10 - npi_luhn_sum(&base, 0) % 10) % 10;
     format!("{base}{check}")
 }
 
 /// True when `npi` is 10 digits with a valid Luhn check digit.
 pub fn npi_is_valid(npi: &str) -> bool {
-    if npi.len() != 10 || !npi.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    let digits: Vec<u32> = format!("80840{npi}")
-        .bytes()
-        .map(|b| u32::from(b - b'0'))
-        .collect();
-    let mut sum = 0;
-    for (i, d) in digits.iter().rev().enumerate() {
-        let v = if i % 2 == 1 {
-            let x = d * 2;
-            if x > 9 {
-                x - 9
-            } else {
-                x
-            }
-        } else {
-            *d
-        };
-        sum += v;
-    }
-    sum % 10 == 0
+    npi.len() == 10
+        && npi.bytes().all(|b| b.is_ascii_digit())
+        && npi_luhn_sum(npi, 1).is_multiple_of(10)
 }
 
 /// One kind of request the generator writes.

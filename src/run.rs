@@ -353,27 +353,7 @@ fn reject_row(
 }
 
 fn diag_position(d: &Diagnostic) -> String {
-    let l = &d.location;
-    let mut parts = Vec::new();
-    if let Some(r) = l.row {
-        parts.push(format!("row {r}"));
-    }
-    if let Some(b) = l.byte_offset {
-        parts.push(format!("byte {b}"));
-    }
-    if let Some(v) = &l.interchange {
-        parts.push(format!("ISA13 {v}"));
-    }
-    if let Some(v) = &l.group {
-        parts.push(format!("GS06 {v}"));
-    }
-    if let Some(v) = &l.transaction {
-        parts.push(format!("ST02 {v}"));
-    }
-    if let (Some(p), Some(id)) = (l.segment_position, &l.segment_id) {
-        parts.push(format!("segment {p} {id}"));
-    }
-    parts.join(" ")
+    d.location.describe()
 }
 
 fn diag_level(d: &Diagnostic) -> &'static str {
@@ -387,6 +367,39 @@ fn diag_level(d: &Diagnostic) -> &'static str {
         (None, None, Some(_)) => "interchange",
         _ => "file",
     }
+}
+
+/// Passes envelope diagnostics to the acknowledgment writer; errors also become reject rows.
+fn envelope_diagnostics(
+    c: &mut Ctx<'_>,
+    acks: &mut AckFile,
+    rep: &mut InputReport,
+    name: &str,
+    level: Option<&'static str>,
+    diags: &[Diagnostic],
+    verbose: bool,
+) -> io::Result<()> {
+    for d in diags {
+        acks.diagnostic(d);
+        if !d.is_error() {
+            continue;
+        }
+        rep.file_errors += 1;
+        if verbose {
+            eprintln!("umbatch: {d}");
+        }
+        let row = reject_row(
+            "x12",
+            name,
+            level.unwrap_or_else(|| diag_level(d)),
+            diag_position(d),
+            d.code,
+            d.ack.as_ref().map(|a| a.to_string()).unwrap_or_default(),
+            d.message.clone(),
+        );
+        c.reports.reject_row(&row)?;
+    }
+    Ok(())
 }
 
 fn unique_stem(stems: &mut HashSet<String>, path: &Path) -> String {
@@ -473,23 +486,15 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                             acks.interchange(ic, c.numbers);
                         }
                         Item::Diagnostic(d) => {
-                            acks.diagnostic(d);
-                            if d.is_error() {
-                                rep.file_errors += 1;
-                                if verbose {
-                                    eprintln!("umbatch: {d}");
-                                }
-                                let row = reject_row(
-                                    "x12",
-                                    &name,
-                                    diag_level(d),
-                                    diag_position(d),
-                                    d.code,
-                                    d.ack.as_ref().map(|a| a.to_string()).unwrap_or_default(),
-                                    d.message.clone(),
-                                );
-                                c.reports.reject_row(&row)?;
-                            }
+                            envelope_diagnostics(
+                                c,
+                                &mut acks,
+                                rep,
+                                &name,
+                                None,
+                                std::slice::from_ref(d),
+                                verbose,
+                            )?;
                         }
                         Item::GroupStart(g) => {
                             resp.group(g, c.numbers);
@@ -569,42 +574,28 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                             }
                         }
                         Item::GroupEnd(g) => {
-                            for d in &g.diagnostics {
-                                acks.diagnostic(d);
-                                if d.is_error() {
-                                    rep.file_errors += 1;
-                                    let row = reject_row(
-                                        "x12",
-                                        &name,
-                                        "group",
-                                        diag_position(d),
-                                        d.code,
-                                        d.ack.as_ref().map(|a| a.to_string()).unwrap_or_default(),
-                                        d.message.clone(),
-                                    );
-                                    c.reports.reject_row(&row)?;
-                                }
-                            }
+                            envelope_diagnostics(
+                                c,
+                                &mut acks,
+                                rep,
+                                &name,
+                                Some("group"),
+                                &g.diagnostics,
+                                verbose,
+                            )?;
                             resp.end_group()?;
                             acks.end_group(g.declared)?;
                         }
                         Item::InterchangeEnd(e) => {
-                            for d in &e.diagnostics {
-                                acks.diagnostic(d);
-                                if d.is_error() {
-                                    rep.file_errors += 1;
-                                    let row = reject_row(
-                                        "x12",
-                                        &name,
-                                        "interchange",
-                                        diag_position(d),
-                                        d.code,
-                                        d.ack.as_ref().map(|a| a.to_string()).unwrap_or_default(),
-                                        d.message.clone(),
-                                    );
-                                    c.reports.reject_row(&row)?;
-                                }
-                            }
+                            envelope_diagnostics(
+                                c,
+                                &mut acks,
+                                rep,
+                                &name,
+                                Some("interchange"),
+                                &e.diagnostics,
+                                verbose,
+                            )?;
                             resp.end_interchange()?;
                             acks.end_interchange(c.numbers)?;
                         }

@@ -307,29 +307,14 @@ impl AckFile {
         let mut w = SegmentWriter::new(&mut head, d, LineEnding::Lf);
         if !ic.written {
             let h = &ic.input.header;
-            w.isa(
-                &h.receiver_qualifier,
-                &h.receiver_id,
-                &h.sender_qualifier,
-                &h.sender_id,
-                &created.format("%y%m%d").to_string(),
-                &created.format("%H%M").to_string(),
-                ic.control,
-                false,
-                &h.usage,
-            )?;
-            w.segment(
-                "GS",
-                &[
-                    "FA",
-                    &c.group.receiver,
-                    &c.group.sender,
-                    &created.format("%Y%m%d").to_string(),
-                    &created.format("%H%M").to_string(),
-                    &ic.gs_control.to_string(),
-                    "X",
-                    "005010X231A1",
-                ],
+            super::reply_isa(&mut w, h, created, ic.control)?;
+            super::reply_gs(
+                &mut w,
+                "FA",
+                &c.group,
+                created,
+                ic.gs_control,
+                "005010X231A1",
             )?;
             ic.written = true;
         }
@@ -370,17 +355,7 @@ impl AckFile {
             };
             let note = ic.ta1_errors.first().map(|(n, _)| *n).unwrap_or("000");
             let control = numbers.take();
-            w.isa(
-                &h.receiver_qualifier,
-                &h.receiver_id,
-                &h.sender_qualifier,
-                &h.sender_id,
-                &created.format("%y%m%d").to_string(),
-                &created.format("%H%M").to_string(),
-                control,
-                false,
-                &h.usage,
-            )?;
+            super::reply_isa(&mut w, h, created, control)?;
             w.segment("TA1", &[&h.control_number, &h.date, &h.time, code, note])?;
             w.segment("IEA", &["0", &format!("{control:09}")])?;
             self.ta1s += 1;

@@ -9,6 +9,51 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+/// Writes the ISA of an interchange that answers `input`: sender and receiver swapped, created
+/// at `created`, no TA1 requested, the input's usage indicator.
+pub fn reply_isa<W: Write>(
+    w: &mut crate::x12::write::SegmentWriter<W>,
+    input: &crate::x12::IsaHeader,
+    created: chrono::NaiveDateTime,
+    control: u32,
+) -> io::Result<()> {
+    w.isa(
+        &input.receiver_qualifier,
+        &input.receiver_id,
+        &input.sender_qualifier,
+        &input.sender_id,
+        &created.format("%y%m%d").to_string(),
+        &created.format("%H%M").to_string(),
+        control,
+        false,
+        &input.usage,
+    )
+}
+
+/// Writes the GS of a group that answers `input`: application sender and receiver swapped.
+pub fn reply_gs<W: Write>(
+    w: &mut crate::x12::write::SegmentWriter<W>,
+    functional_id: &str,
+    input: &crate::x12::Group,
+    created: chrono::NaiveDateTime,
+    control: u32,
+    version: &str,
+) -> io::Result<()> {
+    w.segment(
+        "GS",
+        &[
+            functional_id,
+            &input.receiver,
+            &input.sender,
+            &created.format("%Y%m%d").to_string(),
+            &created.format("%H%M").to_string(),
+            &control.to_string(),
+            "X",
+            version,
+        ],
+    )
+}
+
 /// Creates a folder (and parents) readable by the owner only (0700 on Unix).
 pub fn create_private_dir(path: &Path) -> io::Result<()> {
     let mut b = std::fs::DirBuilder::new();

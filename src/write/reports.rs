@@ -533,6 +533,7 @@ const LINES: usize = 7;
 impl Reports {
     /// Opens every report under `dir` (written aside, renamed at `commit`), headers first.
     pub fn create(dir: &Path) -> io::Result<Reports> {
+        let retro: Vec<&str> = DECISION_HEADER.iter().chain(RETRO_EXTRA).copied().collect();
         let headers: [&[&str]; 8] = [
             DECISION_HEADER,
             DECISION_HEADER,
@@ -540,7 +541,7 @@ impl Reports {
             DECISION_HEADER,
             DECISION_HEADER,
             REJECT_HEADER,
-            RETRO_HEADER,
+            &retro,
             LINE_HEADER,
         ];
         let mut renderer = RowRenderer::default();
@@ -683,48 +684,8 @@ const REJECT_HEADER: &[&str] = &[
     "reason",
 ];
 
-const RETRO_HEADER: &[&str] = &[
-    "request_id",
-    "source_file",
-    "source_kind",
-    "source_ref",
-    "plan_id",
-    "member_id",
-    "member_name",
-    "member_dob",
-    "requesting_npi",
-    "servicing_npi",
-    "request_category",
-    "urgency",
-    "expedited",
-    "retro",
-    "service_from",
-    "service_to",
-    "procedure_codes",
-    "diagnosis_codes",
-    "units",
-    "submitted_at",
-    "decided_at",
-    "outcome",
-    "hcr01",
-    "reason_codes",
-    "reason_text",
-    "rules_fired",
-    "certification_number",
-    "valid_from",
-    "valid_to",
-    "due_by",
-    "past_due",
-    "missing_items",
-    "denial_category",
-    "appeal_path",
-    "imr_eligible",
-    "deemed",
-    "flags",
-    "aaa_loop",
-    "aaa_reason",
-    "aaa_follow_up",
-    "approved_units",
+/// Columns the retro report adds after the decision columns.
+const RETRO_EXTRA: &[&str] = &[
     "days_after_service",
     "urgency_indicated",
     "justification_present",

@@ -419,34 +419,12 @@ impl ResponseFile {
             let mut w = SegmentWriter::new(&mut head, d, LineEnding::Lf);
             if !ic.written {
                 let h = &ic.input.header;
-                w.isa(
-                    &h.receiver_qualifier,
-                    &h.receiver_id,
-                    &h.sender_qualifier,
-                    &h.sender_id,
-                    &created.format("%y%m%d").to_string(),
-                    &created.format("%H%M").to_string(),
-                    ic.control,
-                    false,
-                    &h.usage,
-                )?;
+                super::reply_isa(&mut w, h, created, ic.control)?;
                 ic.written = true;
             }
             if let Some(g) = ic.group.as_mut() {
                 if !g.written {
-                    w.segment(
-                        "GS",
-                        &[
-                            "HI",
-                            &g.input.receiver,
-                            &g.input.sender,
-                            &created.format("%Y%m%d").to_string(),
-                            &created.format("%H%M").to_string(),
-                            &g.control.to_string(),
-                            "X",
-                            "005010X217",
-                        ],
-                    )?;
+                    super::reply_gs(&mut w, "HI", &g.input, created, g.control, "005010X217")?;
                     g.written = true;
                     ic.groups += 1;
                 }

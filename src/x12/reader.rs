@@ -286,6 +286,30 @@ struct OpenTxn {
     oversized: bool,
 }
 
+impl OpenTxn {
+    /// Stops keeping the bytes of a transaction larger than `cap` and records why (once).
+    fn mark_oversized(&mut self, file: &Arc<str>, cap: usize) {
+        if self.oversized {
+            return;
+        }
+        self.oversized = true;
+        self.diagnostics.push(
+            Diagnostic::new(
+                file,
+                Severity::Error,
+                "transaction-too-large",
+                format!("the transaction set is larger than {cap} bytes and was not read"),
+            )
+            .at(Location {
+                byte_offset: Some(self.offset),
+                transaction: Some(self.control_number.clone()),
+                ..Location::default()
+            })
+            .with_ack(AckCode::Ik5 { code: "5" }),
+        );
+    }
+}
+
 struct OpenGroup {
     group: Arc<Group>,
     txns: u32,
@@ -881,29 +905,13 @@ impl<R: Read> X12Reader<R> {
         let cap = self.opts.max_transaction_bytes;
         let file = Arc::clone(&self.file);
         let pos = self.pos;
-        let base = self.base;
         if let Some(t) = self.open.as_mut().and_then(|o| o.txn.as_mut()) {
-            if !t.oversized && self.buf.len().saturating_sub(t.start) > cap {
-                t.oversized = true;
-                t.diagnostics.push(
-                    Diagnostic::new(
-                        &file,
-                        Severity::Error,
-                        "transaction-too-large",
-                        format!("the transaction set is larger than {cap} bytes and was not read"),
-                    )
-                    .at(Location {
-                        byte_offset: Some(t.offset),
-                        transaction: Some(t.control_number.clone()),
-                        ..Location::default()
-                    })
-                    .with_ack(AckCode::Ik5 { code: "5" }),
-                );
+            if self.buf.len().saturating_sub(t.start) > cap {
+                t.mark_oversized(&file, cap);
             }
         }
         // A single segment larger than the cap: drop what we have of it.
         if self.buf.len().saturating_sub(pos) > cap {
-            let _ = base;
             self.pos = self.buf.len();
         }
         false
@@ -1428,24 +1436,8 @@ impl<R: Read> X12Reader<R> {
                 if !t.oversized {
                     self.spans.push(span);
                 }
-                if !t.oversized && self.pos.saturating_sub(t.start) > cap {
-                    t.oversized = true;
-                    t.diagnostics.push(
-                        Diagnostic::new(
-                            &file,
-                            Severity::Error,
-                            "transaction-too-large",
-                            format!(
-                                "the transaction set is larger than {cap} bytes and was not read"
-                            ),
-                        )
-                        .at(Location {
-                            byte_offset: Some(t.offset),
-                            transaction: Some(t.control_number.clone()),
-                            ..Location::default()
-                        })
-                        .with_ack(AckCode::Ik5 { code: "5" }),
-                    );
+                if self.pos.saturating_sub(t.start) > cap {
+                    t.mark_oversized(&file, cap);
                 }
                 true
             }
