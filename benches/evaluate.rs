@@ -7,7 +7,6 @@ mod common;
 
 use common::evaluator;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use std::sync::Arc;
 use umbatch::gen::{write_x12, X12GenOptions};
 use umbatch::intake::{read_file, Intake};
 use umbatch::request::AuthRequest;
