@@ -203,6 +203,7 @@ fn first_error(diags: &[Diagnostic]) -> Option<&Diagnostic> {
 
 fn process_unit(
     file: &Arc<str>,
+    stem: &str,
     chunk: &Chunk,
     unit: &TransactionUnit,
     ev: &Evaluator,
@@ -276,7 +277,7 @@ fn process_unit(
         .as_ref()
         .map(|g| g.control_number.as_str())
         .unwrap_or("");
-    let Some(request) = from_278(
+    let Some(mut request) = from_278(
         t,
         file,
         &unit.interchange.header.control_number,
@@ -288,6 +289,11 @@ fn process_unit(
             reason: format!("BHT02 `{}` is not a request", t.bht.purpose_code),
         };
     };
+    // Ids use the run-unique stem, so two inputs named alike in different folders never share one.
+    request.request_id = format!(
+        "{stem}:{}:{group}:{}",
+        unit.interchange.header.control_number, unit.control_number
+    );
     let decision = ev.decide(&request);
     let ctx = ResponseContext {
         st02: &unit.control_number,
@@ -329,6 +335,23 @@ struct Ctx<'a> {
     committed: &'a mut Vec<Committed>,
     /// Bytes of the inputs before the current one (progress position).
     progress_base: u64,
+    /// Certification numbers given so far (they must be unique in a run).
+    certificates: &'a mut HashSet<String>,
+}
+
+impl Ctx<'_> {
+    /// Records a certification number; a repeat is reported (it would mean two requests
+    /// share an id, which unique stems prevent).
+    fn certificate(&mut self, d: &Decision) {
+        if let Some(n) = &d.certification_number {
+            if !self.certificates.insert(n.clone()) {
+                eprintln!(
+                    "umbatch: error: certification number {n} was given twice in this run (request {})",
+                    d.request_id
+                );
+            }
+        }
+    }
 }
 
 fn reject_row(
@@ -474,7 +497,7 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                     units
                         .par_iter()
                         .map_init(RowRenderer::default, |r, u| {
-                            process_unit(&name, &chunk, u, ev, r)
+                            process_unit(&name, &stem, &chunk, u, ev, r)
                         })
                         .collect()
                 });
@@ -525,6 +548,7 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                                 } => {
                                     acks.transaction(&ack);
                                     resp.transaction(&response)?;
+                                    c.certificate(&decision);
                                     c.reports.write_rendered(&request, &decision, &rows)?;
                                     rep.decided += 1;
                                     *rep.outcomes
@@ -630,6 +654,8 @@ fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
         bytes: 0,
     };
     let verbose = c.cfg.verbosity == Verbosity::Verbose;
+    let stem = unique_stem(c.stems, path);
+    let reader_stem = file_stem(&name);
     {
         let mut rows = match FaxReader::new(&mut hashing, Arc::clone(&name)) {
             Ok(r) => r,
@@ -659,7 +685,15 @@ fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                 batch
                     .into_par_iter()
                     .map_init(RowRenderer::default, |rr, r| {
-                        r.map(|req| {
+                        r.map(|mut req| {
+                            if stem != reader_stem {
+                                let fax_id = req
+                                    .request_id
+                                    .get(reader_stem.len() + 1..)
+                                    .unwrap_or("")
+                                    .to_string();
+                                req.request_id = format!("{stem}:{fax_id}");
+                            }
                             let d = ev.decide(&req);
                             let rows = rr.render(&req, &d)?;
                             Ok((req, d, rows))
@@ -671,6 +705,7 @@ fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                 match r {
                     Ok(done) => {
                         let (req, d, rows) = done?;
+                        c.certificate(&d);
                         c.reports.write_rendered(&req, &d, &rows)?;
                         rep.decided += 1;
                         *rep.outcomes
@@ -694,7 +729,7 @@ fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                         row.request_id = if rej.fax_id.is_empty() {
                             String::new()
                         } else {
-                            format!("{}:{}", file_stem(&name), rej.fax_id)
+                            format!("{stem}:{}", rej.fax_id)
                         };
                         c.reports.reject_row(&row)?;
                     }
@@ -794,6 +829,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
     let mut committed: Vec<Committed> = Vec::new();
     let mut numbers = ControlNumbers::new(cfg.evaluator.as_of);
     let mut stems = HashSet::new();
+    let mut certificates = HashSet::new();
     let mut inputs = Vec::new();
     let total_bytes: u64 = cfg
         .inputs
@@ -835,6 +871,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
             committed: &mut committed,
             numbers: &mut numbers,
             stems: &mut stems,
+            certificates: &mut certificates,
             progress: bar.as_ref(),
             progress_base: done_bytes,
         };

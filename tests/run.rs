@@ -398,3 +398,61 @@ fn configuration_errors_exit_2_before_anything_is_written() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn inputs_with_the_same_name_in_two_folders_get_distinct_ids_and_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("monday"), dir.path().join("tuesday"));
+    for d in [&a, &b] {
+        std::fs::create_dir_all(d).unwrap();
+        std::fs::copy(
+            root().join("samples/x12/valley-clinic-batch.x12"),
+            d.join("batch.x12"),
+        )
+        .unwrap();
+        std::fs::copy(
+            root().join("samples/fax/valley-fax-queue-2026-11-20.csv"),
+            d.join("fax.csv"),
+        )
+        .unwrap();
+    }
+    let out = dir.path().join("out");
+    let o = umbatch()
+        .arg("run")
+        .arg(&a)
+        .arg(&b)
+        .arg("--out")
+        .arg(&out)
+        .args(["--as-of", "2026-11-20T17:00"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(o.stderr).unwrap();
+    assert!(!stderr.contains("given twice"), "{stderr}");
+    assert!(out.join("responses/batch.278.x12").exists());
+    assert!(out.join("responses/batch-2.278.x12").exists());
+    let mut rdr = csv::Reader::from_path(out.join("reports/decisions.csv")).unwrap();
+    let h = rdr.headers().unwrap().clone();
+    let id = h.iter().position(|x| x == "request_id").unwrap();
+    let cert = h.iter().position(|x| x == "certification_number").unwrap();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    assert_eq!(
+        rows.len(),
+        88,
+        "4 requests and 40 valid fax rows per folder"
+    );
+    let ids: std::collections::HashSet<&str> = rows.iter().map(|r| &r[id]).collect();
+    assert_eq!(ids.len(), 88, "request ids are unique in a run");
+    let certs: Vec<&str> = rows
+        .iter()
+        .map(|r| &r[cert])
+        .filter(|c| !c.is_empty())
+        .collect();
+    let unique: std::collections::HashSet<&&str> = certs.iter().collect();
+    assert_eq!(
+        unique.len(),
+        certs.len(),
+        "certification numbers are unique in a run"
+    );
+    assert!(rows.iter().any(|r| r[id].starts_with("batch-2:")));
+    assert!(rows.iter().any(|r| r[id].starts_with("fax-2:")));
+}
