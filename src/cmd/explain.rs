@@ -18,8 +18,9 @@ pub struct Args {
 
 /// Runs `explain`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let ev = args.common.evaluator().map_err(super::config_error)?;
-    let files = args.common.files().map_err(super::config_error)?;
+    // Configuration errors propagate to main, which exits with status 2.
+    let ev = args.common.evaluator()?;
+    let files = args.common.files()?;
     for f in files {
         let (_, items) = read_file(&f, args.common.lenient)?;
         for it in items {

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 /// (a malformed file, interchange, group, transaction or CSV row); 2 on a usage or configuration
 /// error, before anything is written.
 #[derive(Debug, Parser)]
-#[command(name = "umbatch", version, about, long_about = None)]
+#[command(name = "umbatch", version, about)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -65,9 +65,4 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(a) => policy::run(a),
         Command::Explain(a) => explain::run(a),
     }
-}
-
-/// Marks an error as a usage/configuration error (exit status 2).
-pub fn config_error(e: anyhow::Error) -> anyhow::Error {
-    e
 }
