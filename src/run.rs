@@ -337,6 +337,23 @@ struct Ctx<'a> {
     progress_base: u64,
     /// Certification numbers given so far (they must be unique in a run).
     certificates: &'a mut HashSet<String>,
+    /// Files finished before the current one (progress message).
+    files_done: usize,
+}
+
+impl Ctx<'_> {
+    /// Moves the progress bar (terminal only): bytes, files and requests so far.
+    fn progress(&self, bytes_in_file: u64) {
+        if let Some(p) = self.progress {
+            p.set_position(self.progress_base + bytes_in_file);
+            p.set_message(format!(
+                "{} of {} files, {} requests",
+                self.files_done,
+                self.cfg.inputs.len(),
+                self.reports.summary.decided
+            ));
+        }
+    }
 }
 
 impl Ctx<'_> {
@@ -625,10 +642,7 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                         }
                     }
                 }
-                if let Some(p) = c.progress {
-                    let now = chunk.base + chunk.bytes.len() as u64;
-                    p.set_position(c.progress_base + now);
-                }
+                c.progress(chunk.base + chunk.bytes.len() as u64);
             }
             Ok(())
         })?;
@@ -735,9 +749,7 @@ fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                     }
                 }
             }
-            if let Some(p) = c.progress {
-                p.set_position(c.progress_base + rows.byte_position());
-            }
+            c.progress(rows.byte_position());
         }
     }
     // Read what the CSV reader may have left (nothing normally) so the hash covers the file.
@@ -854,9 +866,6 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
             file: path.display().to_string(),
             ..InputReport::default()
         };
-        if let Some(b) = &bar {
-            b.set_message(format!("{} files done", inputs.len()));
-        }
         let kind = sniff(path).unwrap_or(InputKind::Unknown);
         rep.kind = match kind {
             InputKind::X12 => "x12",
@@ -872,6 +881,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
             numbers: &mut numbers,
             stems: &mut stems,
             certificates: &mut certificates,
+            files_done: inputs.len(),
             progress: bar.as_ref(),
             progress_base: done_bytes,
         };
