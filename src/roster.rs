@@ -229,6 +229,33 @@ fn reader<R: Read>(src: R) -> csv::Reader<R> {
         .from_reader(src)
 }
 
+/// The normalized header row of a roster.
+fn read_headers<R: Read>(rdr: &mut csv::Reader<R>, file: &str) -> Result<Vec<String>, RosterError> {
+    Ok(rdr
+        .headers()
+        .map_err(|e| RosterError::Csv {
+            file: file.into(),
+            source: e,
+        })?
+        .iter()
+        .map(normalize_header)
+        .collect())
+}
+
+/// The index of a required column, or the error naming it and every expected column.
+fn column(
+    headers: &[String],
+    name: &'static str,
+    file: &str,
+    expected: &'static str,
+) -> Result<usize, RosterError> {
+    header_index(headers, &[name]).ok_or(RosterError::MissingColumn {
+        file: file.into(),
+        column: name,
+        expected,
+    })
+}
+
 fn yes(s: &str) -> Option<bool> {
     match s.trim().to_ascii_uppercase().as_str() {
         "Y" | "YES" | "TRUE" | "1" => Some(true),
@@ -240,22 +267,8 @@ fn yes(s: &str) -> Option<bool> {
 /// Reads an eligibility roster.
 pub fn read_eligibility<R: Read>(src: R, file: &str) -> Result<Eligibility, RosterError> {
     let mut rdr = reader(src);
-    let headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| RosterError::Csv {
-            file: file.into(),
-            source: e,
-        })?
-        .iter()
-        .map(normalize_header)
-        .collect();
-    let col = |name: &'static str| {
-        header_index(&headers, &[name]).ok_or(RosterError::MissingColumn {
-            file: file.into(),
-            column: name,
-            expected: ELIGIBILITY_COLUMNS,
-        })
-    };
+    let headers = read_headers(&mut rdr, file)?;
+    let col = |name: &'static str| column(&headers, name, file, ELIGIBILITY_COLUMNS);
     let c_id = col("member_id")?;
     let c_last = col("last_name")?;
     let c_first = col("first_name")?;
@@ -320,22 +333,8 @@ pub fn read_eligibility<R: Read>(src: R, file: &str) -> Result<Eligibility, Rost
 /// Reads a provider roster.
 pub fn read_providers<R: Read>(src: R, file: &str) -> Result<Providers, RosterError> {
     let mut rdr = reader(src);
-    let headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| RosterError::Csv {
-            file: file.into(),
-            source: e,
-        })?
-        .iter()
-        .map(normalize_header)
-        .collect();
-    let col = |name: &'static str| {
-        header_index(&headers, &[name]).ok_or(RosterError::MissingColumn {
-            file: file.into(),
-            column: name,
-            expected: PROVIDER_COLUMNS,
-        })
-    };
+    let headers = read_headers(&mut rdr, file)?;
+    let col = |name: &'static str| column(&headers, name, file, PROVIDER_COLUMNS);
     let c_npi = col("npi")?;
     let c_name = col("name")?;
     let c_net = col("network")?;
@@ -405,4 +404,54 @@ pub fn load(
     let e = read_eligibility(open(eligibility)?, &eligibility.display().to_string())?;
     let p = read_providers(open(providers)?, &providers.display().to_string())?;
     Ok((e, p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "member_id,last_name,first_name,dob,plan_id,product,coverage_start,coverage_end,medicare_primary,pcp_npi\n";
+
+    #[test]
+    fn reads_members_with_several_coverage_periods() {
+        let text = format!(
+            "{HEAD}M1,DOE,JANE,01/02/1980,P1,commercial,2024-01-01,2024-12-31,N,1\nM1,DOE,JANE,1980-01-02,P2,ma,2025-01-01,,Y,1\n"
+        );
+        let e = read_eligibility(text.as_bytes(), "e.csv").unwrap();
+        assert_eq!(e.member("M1").len(), 2);
+        let d = NaiveDate::from_ymd_opt(2025, 6, 1);
+        let c = e.coverage_on("M1", d).unwrap();
+        assert_eq!(
+            (c.plan_id.as_str(), c.product, c.medicare_primary),
+            ("P2", Product::Ma, true)
+        );
+        assert!(e.member("M2").is_empty());
+    }
+
+    #[test]
+    fn a_bad_row_refuses_the_roster_with_file_and_row() {
+        let text = format!("{HEAD}M1,DOE,JANE,1980-01-02,P1,gold,2024-01-01,,N,1\n");
+        let err = read_eligibility(text.as_bytes(), "e.csv")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "e.csv: row 2: product must be commercial, ma, medicaid, chip or exchange"
+        );
+        let err = read_providers("npi,name\n1,X\n".as_bytes(), "p.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("p.csv: row 1: missing column `network`"),
+            "{err}"
+        );
+        let err = read_providers(
+            "npi,name,network,specialty,plan_ids,contract_start,contract_end\n1,X,maybe,PCP,,,\n"
+                .as_bytes(),
+            "p.csv",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(err, "p.csv: row 2: network must be `in` or `out`");
+    }
 }

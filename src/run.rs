@@ -155,6 +155,17 @@ struct HashingReader<R> {
     bytes: u64,
 }
 
+impl HashingReader<BufReader<File>> {
+    /// Opens an input so its sha256 is computed as it is read (one pass over the bytes).
+    fn open(path: &Path) -> io::Result<Self> {
+        Ok(HashingReader {
+            inner: BufReader::with_capacity(1 << 20, File::open(path)?),
+            hash: Sha256::new(),
+            bytes: 0,
+        })
+    }
+}
+
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
@@ -455,12 +466,7 @@ fn unique_stem(stems: &mut HashSet<String>, path: &Path) -> String {
 
 fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Result<()> {
     let name: Arc<str> = Arc::from(path.display().to_string());
-    let f = File::open(path)?;
-    let mut hashing = HashingReader {
-        inner: BufReader::with_capacity(1 << 20, f),
-        hash: Sha256::new(),
-        bytes: 0,
-    };
+    let mut hashing = HashingReader::open(path)?;
     let stem = unique_stem(c.stems, path);
     let out = &c.cfg.out;
     let as_of = c.cfg.evaluator.as_of;
@@ -661,12 +667,7 @@ const FAX_BATCH: usize = 2048;
 
 fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Result<()> {
     let name: Arc<str> = Arc::from(path.display().to_string());
-    let f = File::open(path)?;
-    let mut hashing = HashingReader {
-        inner: BufReader::with_capacity(1 << 20, f),
-        hash: Sha256::new(),
-        bytes: 0,
-    };
+    let mut hashing = HashingReader::open(path)?;
     let verbose = c.cfg.verbosity == Verbosity::Verbose;
     let stem = unique_stem(c.stems, path);
     let reader_stem = file_stem(&name);
