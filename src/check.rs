@@ -133,6 +133,77 @@ pub fn check_x12<R: Read>(src: R, file: Arc<str>, opts: ReaderOptions) -> io::Re
     Ok(result)
 }
 
+/// Checks a fax-queue export: every row that would be rejected, with its row number.
+pub fn check_fax<R: Read>(src: R, file: Arc<str>) -> FileCheck {
+    let mut result = FileCheck::default();
+    let rows = match crate::fax::FaxReader::new(src, Arc::clone(&file)) {
+        Ok(r) => r,
+        Err(e) => {
+            result.diagnostics.push(
+                Diagnostic::new(&file, Severity::Error, "fax-header", e.reason).at(Location {
+                    row: Some(1),
+                    ..Location::default()
+                }),
+            );
+            return result;
+        }
+    };
+    for row in rows {
+        match row {
+            Ok(_) => result.counts.requests += 1,
+            Err(rej) => {
+                result.counts.rejected += 1;
+                result.diagnostics.push(
+                    Diagnostic::new(&file, Severity::Error, "fax-row", rej.reason).at(Location {
+                        row: Some(rej.row),
+                        ..Location::default()
+                    }),
+                );
+            }
+        }
+    }
+    result
+}
+
+/// Checks any input, recognised by its content: X12, fax export, or an error for anything else.
+pub fn check_path(path: &std::path::Path, opts: ReaderOptions) -> FileCheck {
+    let name: Arc<str> = Arc::from(path.display().to_string());
+    let open = || std::fs::File::open(path).map(std::io::BufReader::new);
+    let kind = match crate::intake::sniff(path) {
+        Ok(k) => k,
+        Err(e) => {
+            let mut r = FileCheck::default();
+            r.diagnostics.push(io_diagnostic(&name, &e));
+            return r;
+        }
+    };
+    let result = match kind {
+        crate::intake::InputKind::X12 => open().and_then(|f| check_x12(f, Arc::clone(&name), opts)),
+        crate::intake::InputKind::Fax => open().map(|f| check_fax(f, Arc::clone(&name))),
+        crate::intake::InputKind::Unknown => {
+            let mut r = FileCheck::default();
+            r.diagnostics.push(
+                Diagnostic::new(
+                    &name,
+                    Severity::Error,
+                    "unrecognised",
+                    "not recognised: neither an X12 interchange (no ISA) nor a fax-queue export (no fax header row)",
+                )
+                .at(Location {
+                    byte_offset: Some(0),
+                    ..Location::default()
+                }),
+            );
+            Ok(r)
+        }
+    };
+    result.unwrap_or_else(|e| {
+        let mut r = FileCheck::default();
+        r.diagnostics.push(io_diagnostic(&name, &e));
+        r
+    })
+}
+
 /// A diagnostic for a file that could not be opened or read.
 pub fn io_diagnostic(file: &Arc<str>, err: &io::Error) -> Diagnostic {
     Diagnostic::new(

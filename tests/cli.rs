@@ -125,3 +125,41 @@ fn inspect_prints_one_object_per_transaction() {
         assert_eq!(o["set_id"], "278");
     }
 }
+
+#[test]
+fn check_validates_fax_exports_row_by_row() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = umbatch()
+        .arg("check")
+        .arg(root.join("samples/fax/valley-fax-queue-2026-11-20.csv"))
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].contains(":row 39: error[fax-row]: unknown `request_type`"),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains(":row 40: error[fax-row]: unparseable `member_dob`"),
+        "{text}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("notes.txt");
+    std::fs::write(&other, "just some notes\n").unwrap();
+    let out = umbatch()
+        .arg("check")
+        .arg(&other)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8(out)
+        .unwrap()
+        .contains("error[unrecognised]"));
+}

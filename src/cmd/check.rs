@@ -4,14 +4,14 @@ use super::Format;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use umbatch::check::{check_x12, io_diagnostic};
+use umbatch::check::check_path;
 use umbatch::x12::ReaderOptions;
 
-/// Arguments of `check`.
+/// Arguments of `check`. Files are recognised by content: X12 interchanges and fax-queue
+/// exports are both validated.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// X12 files to validate.
+    /// X12 files and fax-queue CSV exports to validate.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Output format.
@@ -29,18 +29,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut errors = 0usize;
     for path in &args.files {
-        let name: Arc<str> = Arc::from(path.display().to_string());
         let opts = ReaderOptions {
             lenient: args.lenient,
             ..ReaderOptions::default()
         };
-        let diags = match std::fs::File::open(path) {
-            Ok(f) => match check_x12(std::io::BufReader::new(f), Arc::clone(&name), opts) {
-                Ok(r) => r.diagnostics.into_vec(),
-                Err(e) => vec![io_diagnostic(&name, &e)],
-            },
-            Err(e) => vec![io_diagnostic(&name, &e)],
-        };
+        let diags = check_path(path, opts).diagnostics.into_vec();
         for d in &diags {
             if d.is_error() {
                 errors += 1;

@@ -43,7 +43,8 @@ enum Command {
     /// configuration error (bad policy or roster, output folder locked by another run), before
     /// anything is written.
     Run(run::Args),
-    /// Validate X12 files without deciding anything: one line per diagnostic.
+    /// Validate X12 files and fax-queue CSV exports without deciding anything: one line per
+    /// diagnostic.
     ///
     /// Exits 0 when no file holds an error (warnings and notes, such as a 999 or an X216
     /// notification that is passed over, are not errors), 1 when any error was found.
