@@ -19,8 +19,10 @@ pub struct Counts {
     pub groups: u64,
     /// Transaction sets (ST…SE).
     pub transactions: u64,
-    /// 278 X217 requests (BHT02 13, 36 or 01).
+    /// 278 X217 requests for review (BHT02 13): what `run` decides.
     pub requests: u64,
+    /// Other 278 X217 requests (BHT02 36 authority to deduct, 01 cancellation): read, not decided.
+    pub other_requests: u64,
     /// 278 X217 responses (BHT02 11).
     pub responses: u64,
     /// 999 acknowledgments.
@@ -84,7 +86,8 @@ pub fn check_unit(
             let built = read_278(&segments, &context(file, unit));
             match built.transaction.as_ref().map(|t| t.purpose) {
                 Some(Purpose::Response) => counts.responses += 1,
-                Some(p) if p.is_request() => counts.requests += 1,
+                Some(Purpose::Request) => counts.requests += 1,
+                Some(p) if p.is_request() => counts.other_requests += 1,
                 _ => {}
             }
             out.extend(built.diagnostics);

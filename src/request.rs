@@ -356,7 +356,7 @@ const VAGINAL: [&str; 6] = ["59400", "59409", "59410", "59610", "59612", "59614"
 /// CPT codes of cesarean deliveries (including after a failed VBAC).
 const CESAREAN: [&str; 6] = ["59510", "59514", "59515", "59618", "59620", "59622"];
 
-/// Maps a 278 request to an `AuthRequest`; None when it is not a request (a response).
+/// Maps a 278 request to an `AuthRequest`; None unless it is a request for review (BHT02 13).
 pub fn from_278(
     t: &Transaction278<'_>,
     file: &Arc<str>,
@@ -364,7 +364,9 @@ pub fn from_278(
     group: &str,
     offset: u64,
 ) -> Option<AuthRequest> {
-    if !t.purpose.is_request() {
+    // Only requests for review (BHT02 13) are decided; cancellations (01) and authority to
+    // deduct (36) are read and passed over (PRODUCT.md).
+    if t.purpose != Purpose::Request {
         return None;
     }
     let stem = file_stem(file);

@@ -297,7 +297,10 @@ fn process_unit(
     ) else {
         return TxnResult::PassedOver {
             ack: Some(ack),
-            reason: format!("BHT02 `{}` is not a request", t.bht.purpose_code),
+            reason: format!(
+                "BHT02 `{}` is not a request for review (BHT02 13): read, passed over, not decided",
+                t.bht.purpose_code
+            ),
         };
     };
     // Ids use the run-unique stem, so two inputs named alike in different folders never share one.

@@ -32,11 +32,9 @@ fn every_x217_file_reads_without_error() {
             .map(|d| d.to_string())
             .collect();
         assert!(errors.is_empty(), "{}: {errors:#?}", f.display());
-        assert!(
-            c.counts.requests + c.counts.responses >= 1,
-            "{}",
-            f.display()
-        );
+        // stupidedi-6 is BHT02 36 (authority to deduct): read, counted apart, not decided.
+        let read = c.counts.requests + c.counts.other_requests + c.counts.responses;
+        assert!(read >= 1, "{}", f.display());
         assert_eq!(c.counts.passed_over, 0, "{}", f.display());
     }
 }
