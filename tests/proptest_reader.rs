@@ -40,7 +40,7 @@ fn run(bytes: &[u8], chunk: usize, lenient: bool) {
     };
     let c = check_x12(bytes, Arc::from("prop"), opts).expect("reading a slice cannot fail");
     let k = c.counts;
-    let models = k.requests + k.responses + k.acknowledgments + k.passed_over;
+    let models = k.requests + k.other_requests + k.responses + k.acknowledgments + k.passed_over;
     assert!(
         !c.diagnostics.is_empty() || models > 0,
         "no diagnostic and no model for {} bytes",
