@@ -5,10 +5,11 @@
 //! unrecognised otherwise — never guessed from its extension.
 
 use crate::check::context;
+use crate::diag::Diagnostic;
 use crate::fax::{looks_like_fax_header, FaxReader, RowReject};
-use crate::model::{classify, read_278, TxnClass};
+use crate::model::{classify, read_278, Purpose, Transaction278, TxnClass};
 use crate::request::{from_278, AuthRequest};
-use crate::x12::{Item, ReaderOptions, Segment, X12Reader};
+use crate::x12::{Item, ReaderOptions, Segment, TransactionUnit, X12Reader};
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
@@ -78,6 +79,70 @@ pub fn sniff(path: &Path) -> io::Result<InputKind> {
     Ok(sniff_bytes(&head))
 }
 
+/// What one 278 X217 transaction holds once read and validated.
+pub enum Decoded<'s> {
+    /// Envelope or structure errors: the transaction is rejected (999 IK5 R).
+    Rejected,
+    /// Valid but not decided: a response, or BHT02 36/01.
+    NotDecided {
+        /// Why, in words.
+        reason: String,
+    },
+    /// A request for review (BHT02 13) to decide.
+    Request {
+        /// The model (borrows the segments).
+        transaction: Box<Transaction278<'s>>,
+        /// The request.
+        request: Box<AuthRequest>,
+    },
+}
+
+/// Reads, validates and maps one 278 X217 transaction: the one path from segments to a
+/// request, shared by `run` and [`read_file`]. `segments` are the unit's segments (empty when
+/// its bytes were not kept); the caller handles a rejected interchange.
+pub fn decode_278<'s>(
+    file: &'s Arc<str>,
+    unit: &'s TransactionUnit,
+    segments: &'s [Segment<'_>],
+) -> (Vec<Diagnostic>, Decoded<'s>) {
+    let mut diagnostics = unit.diagnostics.clone();
+    if unit.range.is_empty() {
+        return (diagnostics, Decoded::Rejected);
+    }
+    let built = read_278(segments, &context(file, unit));
+    diagnostics.extend(built.diagnostics);
+    let transaction = match built.transaction {
+        Some(t) if !diagnostics.iter().any(Diagnostic::is_error) => t,
+        _ => return (diagnostics, Decoded::Rejected),
+    };
+    if transaction.purpose == Purpose::Response {
+        let reason = "a 278 response (BHT02 = 11): read, not decided".to_string();
+        return (diagnostics, Decoded::NotDecided { reason });
+    }
+    let group = unit
+        .group
+        .as_ref()
+        .map(|g| g.control_number.as_str())
+        .unwrap_or("");
+    let interchange = &unit.interchange.header.control_number;
+    match from_278(&transaction, file, interchange, group, unit.offset) {
+        Some(request) => (
+            diagnostics,
+            Decoded::Request {
+                transaction: Box::new(transaction),
+                request: Box::new(request),
+            },
+        ),
+        None => {
+            let reason = format!(
+                "BHT02 `{}` is not a request for review (BHT02 13): read, passed over, not decided",
+                transaction.bht.purpose_code
+            );
+            (diagnostics, Decoded::NotDecided { reason })
+        }
+    }
+}
+
 /// One thing read from an input: a request, or a problem that keeps a request from existing.
 #[derive(Debug, Clone)]
 pub enum Intake {
@@ -139,41 +204,27 @@ pub fn read_file(path: &Path, lenient: bool) -> io::Result<(InputKind, Vec<Intak
                         unit.control_number,
                         unit.offset
                     );
-                    if !unit.envelope_ok() || unit.range.is_empty() {
-                        let reason = unit
-                            .diagnostics
-                            .iter()
-                            .find(|d| d.is_error())
-                            .map(|d| d.message.clone())
-                            .unwrap_or_else(|| "the interchange header is in error".into());
+                    if unit.interchange.rejected.is_some() {
+                        let reason = "the interchange header is in error".to_string();
                         out.push(Intake::Transaction { reference, reason });
                         continue;
                     }
-                    let segs: Vec<Segment<'_>> = unit.segments(&chunk).collect();
-                    let built = read_278(&segs, &context(&name, unit));
-                    if let Some(d) = built.diagnostics.iter().find(|d| d.is_error()) {
-                        out.push(Intake::Transaction {
-                            reference,
-                            reason: d.message.clone(),
-                        });
-                        continue;
-                    }
-                    let Some(t) = built.transaction.as_ref() else {
-                        continue;
+                    let segs: Vec<Segment<'_>> = if unit.range.is_empty() {
+                        Vec::new()
+                    } else {
+                        unit.segments(&chunk).collect()
                     };
-                    let group = unit
-                        .group
-                        .as_ref()
-                        .map(|g| g.control_number.as_str())
-                        .unwrap_or("");
-                    if let Some(req) = from_278(
-                        t,
-                        &name,
-                        &unit.interchange.header.control_number,
-                        group,
-                        unit.offset,
-                    ) {
-                        out.push(Intake::Request(Box::new(req)));
+                    match decode_278(&name, unit, &segs) {
+                        (diags, Decoded::Rejected) => {
+                            let reason = diags
+                                .iter()
+                                .find(|d| d.is_error())
+                                .map(|d| d.message.clone())
+                                .unwrap_or_else(|| "the transaction set is in error".into());
+                            out.push(Intake::Transaction { reference, reason });
+                        }
+                        (_, Decoded::NotDecided { .. }) => {}
+                        (_, Decoded::Request { request, .. }) => out.push(Intake::Request(request)),
                     }
                 }
             }

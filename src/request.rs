@@ -186,12 +186,6 @@ pub struct ProviderRef {
     pub fax: String,
 }
 
-impl ProviderRef {
-    fn is_empty(&self) -> bool {
-        self.npi.is_empty() && self.name.is_empty()
-    }
-}
-
 /// Documents attached to (or promised by) the request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Attachments {
@@ -631,14 +625,4 @@ fn parse_tm(s: &str) -> NaiveTime {
         if s.len() >= 6 { num(4..6) } else { 0 },
     )
     .unwrap_or(NaiveTime::MIN)
-}
-
-/// The purpose check used by callers that only decide requests.
-pub fn is_request(p: Purpose) -> bool {
-    p.is_request()
-}
-
-/// True when a provider reference names someone.
-pub fn named(p: &Option<ProviderRef>) -> bool {
-    p.as_ref().is_some_and(|p| !p.is_empty())
 }

@@ -7,13 +7,12 @@
 //! complete; a lock keeps two runs out of one folder; a bad file is reported (and quarantined
 //! on request) and never stops the others.
 
-use crate::check::context;
 use crate::diag::Diagnostic;
 use crate::eval::{Decision, Evaluator};
 use crate::fax::{FaxReader, FaxRow};
-use crate::intake::{sniff, InputKind};
-use crate::model::{classify, read_278, Purpose, TxnClass};
-use crate::request::{file_stem, from_278, AuthRequest};
+use crate::intake::{decode_278, sniff, Decoded, InputKind};
+use crate::model::{classify, TxnClass};
+use crate::request::{file_stem, AuthRequest};
 use crate::write::ack::{AckFile, TxnAck};
 use crate::write::reports::{RejectRow, Rendered, Reports, RowRenderer, Summary};
 use crate::write::response::{render_response, ControlNumbers, ResponseContext, ResponseFile};
@@ -262,47 +261,31 @@ fn process_unit(
         }
         TxnClass::Review278 => {}
     }
-    if unit.range.is_empty() {
-        let ack = TxnAck::from_diagnostics(unit, &unit.diagnostics);
-        return reject(Some(ack), first_error(&unit.diagnostics));
-    }
-    let segs: Vec<Segment<'_>> = unit.segments(chunk).collect();
-    let built = read_278(&segs, &context(file, unit));
-    let mut diags = unit.diagnostics.clone();
-    diags.extend(built.diagnostics.iter().cloned());
-    let ack = TxnAck::from_diagnostics(unit, &diags);
-    if !ack.accepted() {
-        return reject(Some(ack), first_error(&diags));
-    }
-    let Some(t) = built.transaction.as_ref() else {
-        return reject(Some(ack), first_error(&diags));
+    let segs: Vec<Segment<'_>> = if unit.range.is_empty() {
+        Vec::new()
+    } else {
+        unit.segments(chunk).collect()
     };
-    if t.purpose == Purpose::Response {
-        return TxnResult::PassedOver {
-            ack: Some(ack),
-            reason: "a 278 response (BHT02 = 11): read, not decided".into(),
-        };
-    }
+    let (diags, decoded) = decode_278(file, unit, &segs);
+    let ack = TxnAck::from_diagnostics(unit, &diags);
+    let (t, mut request) = match decoded {
+        Decoded::Rejected => return reject(Some(ack), first_error(&diags)),
+        Decoded::NotDecided { reason } => {
+            return TxnResult::PassedOver {
+                ack: Some(ack),
+                reason,
+            }
+        }
+        Decoded::Request {
+            transaction,
+            request,
+        } => (transaction, request),
+    };
     let group = unit
         .group
         .as_ref()
         .map(|g| g.control_number.as_str())
         .unwrap_or("");
-    let Some(mut request) = from_278(
-        t,
-        file,
-        &unit.interchange.header.control_number,
-        group,
-        unit.offset,
-    ) else {
-        return TxnResult::PassedOver {
-            ack: Some(ack),
-            reason: format!(
-                "BHT02 `{}` is not a request for review (BHT02 13): read, passed over, not decided",
-                t.bht.purpose_code
-            ),
-        };
-    };
     // Ids use the run-unique stem, so two inputs named alike in different folders never share one.
     request.request_id = format!(
         "{stem}:{}:{group}:{}",
@@ -315,7 +298,7 @@ fn process_unit(
         umo_trace_originator: "9UMBATCH01",
     };
     let rendered = render_response(
-        t,
+        &t,
         &segs,
         &decision,
         unit.interchange.header.delimiters,
@@ -325,7 +308,7 @@ fn process_unit(
     match rendered {
         Ok((response, rows)) => TxnResult::Decided {
             ack,
-            request: Box::new(request),
+            request,
             decision: Box::new(decision),
             response,
             rows,

@@ -1192,36 +1192,30 @@ impl<'s, 'c> Builder<'s, 'c> {
         let raw = seg.get(3);
         let mut value = None;
         if self.required(seg, pos, 2, 1250) {
-            match fmt {
-                "D8" => match d8(raw) {
-                    Some(d) => value = Some(DateValue::Single(d)),
-                    None => self.el_err(
-                        seg,
-                        pos,
-                        3,
-                        None,
-                        "8",
-                        1251,
-                        "element-date",
-                        "DTP03 is not a valid CCYYMMDD date".into(),
-                    ),
-                },
-                "RD8" => match rd8(raw) {
-                    Some((from, to)) => value = Some(DateValue::Range { from, to }),
-                    None => self.el_err(
-                        seg,
-                        pos,
-                        3,
-                        None,
-                        "8",
-                        1251,
-                        "element-date",
-                        "DTP03 is not a valid CCYYMMDD-CCYYMMDD range (start on or before end)"
-                            .into(),
-                    ),
-                },
-                _ => self.code_in(seg, pos, 2, &["D8", "RD8"], 1250),
+            let (parsed, expected) = match fmt {
+                "D8" => (d8(raw).map(DateValue::Single), "a valid CCYYMMDD date"),
+                "RD8" => (
+                    rd8(raw).map(|(from, to)| DateValue::Range { from, to }),
+                    "a valid CCYYMMDD-CCYYMMDD range (start on or before end)",
+                ),
+                _ => {
+                    self.code_in(seg, pos, 2, &["D8", "RD8"], 1250);
+                    (None, "")
+                }
+            };
+            if parsed.is_none() && !expected.is_empty() {
+                self.el_err(
+                    seg,
+                    pos,
+                    3,
+                    None,
+                    "8",
+                    1251,
+                    "element-date",
+                    format!("DTP03 is not {expected}"),
+                );
             }
+            value = parsed;
         }
         DateInfo {
             qualifier: seg.get(1),

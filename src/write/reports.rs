@@ -63,19 +63,9 @@ pub struct DecisionRow<'a> {
 trait Cell<'a> {
     fn cell(self) -> Cow<'a, str>;
 }
-impl<'a> Cell<'a> for &'a str {
+impl<'a, T: AsRef<str> + ?Sized> Cell<'a> for &'a T {
     fn cell(self) -> Cow<'a, str> {
-        safe_cell(self)
-    }
-}
-impl<'a> Cell<'a> for &'a String {
-    fn cell(self) -> Cow<'a, str> {
-        safe_cell(self)
-    }
-}
-impl<'a> Cell<'a> for &'a std::sync::Arc<str> {
-    fn cell(self) -> Cow<'a, str> {
-        safe_cell(self)
+        safe_cell(self.as_ref())
     }
 }
 impl<'a> Cell<'a> for String {
@@ -598,12 +588,6 @@ impl Reports {
         self.put(LINES, &rows.lines)?;
         self.summary.add(r, d);
         Ok(())
-    }
-
-    /// Renders and writes one decided request (single-threaded callers).
-    pub fn decision(&mut self, r: &AuthRequest, d: &Decision) -> io::Result<()> {
-        let rows = self.renderer.render(r, d)?;
-        self.write_rendered(r, d, &rows)
     }
 
     /// Writes one reject row.

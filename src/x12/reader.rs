@@ -1520,19 +1520,3 @@ pub fn printable_id(id: &[u8]) -> String {
         s
     }
 }
-
-/// Reads a whole byte slice into chunks (tests and small inputs).
-pub fn read_all(bytes: &[u8], file: Arc<str>, opts: ReaderOptions) -> Vec<Chunk> {
-    let mut r = X12Reader::new(bytes, file, opts);
-    let mut out = Vec::new();
-    // Reading from a slice cannot fail.
-    while let Ok(Some(c)) = r.next_chunk() {
-        out.push(c);
-    }
-    out
-}
-
-/// The delimiters used by default when writing.
-pub fn default_delimiters() -> Delimiters {
-    Delimiters::default()
-}
