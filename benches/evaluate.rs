@@ -6,6 +6,11 @@
 mod common;
 
 use common::evaluator;
+
+/// The same allocator as the `umbatch` binary, so the figures match a real run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use umbatch::gen::{write_x12, X12GenOptions};
 use umbatch::intake::{read_file, Intake};

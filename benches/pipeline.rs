@@ -5,6 +5,11 @@
 mod common;
 
 use common::evaluator;
+
+/// The same allocator as the `umbatch` binary, so the figures match a real run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::sync::Arc;
 use umbatch::check::context;

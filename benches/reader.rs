@@ -8,6 +8,10 @@
 //! Reader throughput: envelope reading, envelope checks and the 278 model on a generated file
 //! of 50,000 requests (about 33 MB), on one core.
 
+/// The same allocator as the `umbatch` binary, so the figures match a real run.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::sync::Arc;
 use umbatch::check::context;
