@@ -22,12 +22,19 @@ pub enum SourceKind {
     Fax,
 }
 
-impl fmt::Display for SourceKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl SourceKind {
+    /// The name used in reports and the summary.
+    pub fn as_str(self) -> &'static str {
+        match self {
             SourceKind::X12 => "x12",
             SourceKind::Fax => "fax",
-        })
+        }
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

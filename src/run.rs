@@ -322,6 +322,30 @@ fn process_unit(
     }
 }
 
+/// The certification numbers of a run, kept small: a number is the policy's prefix and 16 hex
+/// digits of a 64-bit hash, and one policy serves the whole run, so the 64-bit value alone
+/// identifies it (8 bytes a request instead of a `String`). Anything else is kept whole.
+#[derive(Default)]
+struct Certificates {
+    hashes: rustc_hash::FxHashSet<u64>,
+    others: HashSet<String>,
+}
+
+impl Certificates {
+    /// Records `n`; false when it was already given.
+    fn insert(&mut self, n: &str) -> bool {
+        let tail = n
+            .len()
+            .checked_sub(16)
+            .and_then(|i| n.get(i..))
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok());
+        match tail {
+            Some(h) => self.hashes.insert(h),
+            None => self.others.insert(n.to_string()),
+        }
+    }
+}
+
 struct Ctx<'a> {
     cfg: &'a RunConfig,
     pool: &'a rayon::ThreadPool,
@@ -333,7 +357,7 @@ struct Ctx<'a> {
     /// Bytes of the inputs before the current one (progress position).
     progress_base: u64,
     /// Certification numbers given so far (they must be unique in a run).
-    certificates: &'a mut HashSet<String>,
+    certificates: &'a mut Certificates,
     /// Files finished before the current one (progress message).
     files_done: usize,
 }
@@ -358,12 +382,22 @@ impl Ctx<'_> {
     /// share an id, which unique stems prevent).
     fn certificate(&mut self, d: &Decision) {
         if let Some(n) = &d.certification_number {
-            if !self.certificates.insert(n.clone()) {
+            if !self.certificates.insert(n) {
                 eprintln!(
                     "umbatch: error: certification number {n} was given twice in this run (request {})",
                     d.request_id
                 );
             }
+        }
+    }
+}
+
+/// Counts one outcome without allocating its key once it has been seen.
+fn count_outcome(outcomes: &mut BTreeMap<String, u64>, outcome: &str) {
+    match outcomes.get_mut(outcome) {
+        Some(n) => *n += 1,
+        None => {
+            outcomes.insert(outcome.to_string(), 1);
         }
     }
 }
@@ -537,16 +571,19 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                             let Some(result) = results.next() else {
                                 continue;
                             };
-                            let position = format!(
-                                "byte {} ISA13 {} GS06 {} ST02 {}",
-                                u.offset,
-                                u.interchange.header.control_number,
-                                u.group
-                                    .as_ref()
-                                    .map(|g| g.control_number.as_str())
-                                    .unwrap_or(""),
-                                u.control_number
-                            );
+                            // Only rejects and pass-overs print it.
+                            let position = || {
+                                format!(
+                                    "byte {} ISA13 {} GS06 {} ST02 {}",
+                                    u.offset,
+                                    u.interchange.header.control_number,
+                                    u.group
+                                        .as_ref()
+                                        .map(|g| g.control_number.as_str())
+                                        .unwrap_or(""),
+                                    u.control_number
+                                )
+                            };
                             match result {
                                 TxnResult::Decided {
                                     ack,
@@ -560,9 +597,7 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                                     c.certificate(&decision);
                                     c.reports.write_rendered(&request, &decision, &rows)?;
                                     rep.decided += 1;
-                                    *rep.outcomes
-                                        .entry(decision.outcome.as_str().to_string())
-                                        .or_default() += 1;
+                                    count_outcome(&mut rep.outcomes, decision.outcome.as_str());
                                 }
                                 TxnResult::Rejected {
                                     ack,
@@ -575,13 +610,16 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                                     }
                                     rep.rejected_transactions += 1;
                                     if verbose {
-                                        eprintln!("umbatch: {name}: {position}: transaction rejected: {reason}");
+                                        eprintln!(
+                                            "umbatch: {name}: {}: transaction rejected: {reason}",
+                                            position()
+                                        );
                                     }
                                     let row = reject_row(
                                         "x12",
                                         &name,
                                         "transaction",
-                                        position,
+                                        position(),
                                         &code,
                                         ack_code,
                                         reason,
@@ -597,7 +635,7 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                                         "x12",
                                         &name,
                                         "transaction",
-                                        position,
+                                        position(),
                                         "passed-over",
                                         String::new(),
                                         reason,
@@ -709,9 +747,7 @@ fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                         c.certificate(&d);
                         c.reports.write_rendered(&req, &d, &rows)?;
                         rep.decided += 1;
-                        *rep.outcomes
-                            .entry(d.outcome.as_str().to_string())
-                            .or_default() += 1;
+                        count_outcome(&mut rep.outcomes, d.outcome.as_str());
                     }
                     Err(rej) => {
                         rep.rejected_rows += 1;
@@ -828,7 +864,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
     let mut committed: Vec<Committed> = Vec::new();
     let mut numbers = ControlNumbers::new(cfg.evaluator.as_of);
     let mut stems = HashSet::new();
-    let mut certificates = HashSet::new();
+    let mut certificates = Certificates::default();
     let mut inputs = Vec::new();
     let total_bytes: u64 = cfg
         .inputs
@@ -1042,4 +1078,20 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
         inputs,
         summary,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Certificates;
+
+    #[test]
+    fn certificates_notice_a_repeat_by_hash_or_whole_number() {
+        let mut c = Certificates::default();
+        assert!(c.insert("UMB00000000DEADBEEF"));
+        assert!(c.insert("UMB00000000DEADBEF0"));
+        assert!(!c.insert("UMB00000000DEADBEEF"));
+        // Not a prefix + 16 hex digits: kept whole.
+        assert!(c.insert("short-1"));
+        assert!(!c.insert("short-1"));
+    }
 }

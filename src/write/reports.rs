@@ -239,9 +239,53 @@ pub struct Summary {
     /// CMS-0057-F style figures.
     pub metrics: Metrics,
     #[serde(skip)]
-    standard_minutes: Vec<u32>,
+    standard_minutes: MinuteHistogram,
     #[serde(skip)]
-    expedited_minutes: Vec<u32>,
+    expedited_minutes: MinuteHistogram,
+}
+
+/// Minutes from receipt to decision, counted per distinct value: the exact median in memory
+/// bounded by the span of the times, not by the number of requests.
+#[derive(Debug, Default, Clone)]
+struct MinuteHistogram {
+    counts: BTreeMap<u32, u64>,
+    n: u64,
+    total: u64,
+}
+
+impl MinuteHistogram {
+    fn push(&mut self, minutes: u32) {
+        *self.counts.entry(minutes).or_default() += 1;
+        self.n += 1;
+        self.total += u64::from(minutes);
+    }
+
+    /// The value at 0-based rank `k` in sorted order.
+    fn nth(&self, k: u64) -> u32 {
+        let mut seen = 0;
+        for (&m, &c) in &self.counts {
+            seen += c;
+            if k < seen {
+                return m;
+            }
+        }
+        0
+    }
+
+    /// (average, median) in hours, rounded as the summary prints them.
+    fn hours(&self) -> (f64, f64) {
+        if self.n == 0 {
+            return (0.0, 0.0);
+        }
+        let avg = self.total as f64 / self.n as f64 / 60.0;
+        let mid = self.n / 2;
+        let med = if self.n.is_multiple_of(2) {
+            (f64::from(self.nth(mid - 1)) + f64::from(self.nth(mid))) / 2.0
+        } else {
+            f64::from(self.nth(mid))
+        } / 60.0;
+        (round(avg), round(med))
+    }
 }
 
 /// Approval/denial rates and time to decision, standard vs expedited.
@@ -267,20 +311,11 @@ pub struct Metrics {
 
 impl Summary {
     fn add(&mut self, r: &AuthRequest, d: &Decision) {
-        *self
-            .by_outcome
-            .entry(d.outcome.as_str().into())
-            .or_default() += 1;
-        *self
-            .by_plan
-            .entry(d.plan_id.clone().unwrap_or_else(|| "(none)".into()))
-            .or_default() += 1;
-        *self
-            .by_source
-            .entry(r.provenance.kind.to_string())
-            .or_default() += 1;
+        bump(&mut self.by_outcome, d.outcome.as_str());
+        bump(&mut self.by_plan, d.plan_id.as_deref().unwrap_or("(none)"));
+        bump(&mut self.by_source, r.provenance.kind.as_str());
         for c in &d.reason_codes {
-            *self.by_reason.entry(c.clone()).or_default() += 1;
+            bump(&mut self.by_reason, c);
         }
         if d.due_by.is_some() {
             if d.past_due {
@@ -319,24 +354,8 @@ impl Summary {
                 round(n / decided as f64)
             }
         };
-        let stats = |v: &mut Vec<u32>| -> (f64, f64) {
-            if v.is_empty() {
-                return (0.0, 0.0);
-            }
-            v.sort_unstable();
-            let avg = v.iter().map(|&m| f64::from(m)).sum::<f64>() / v.len() as f64 / 60.0;
-            let mid = v.len() / 2;
-            let med = if v.len().is_multiple_of(2) {
-                (f64::from(v.get(mid - 1).copied().unwrap_or(0))
-                    + f64::from(v.get(mid).copied().unwrap_or(0)))
-                    / 2.0
-            } else {
-                f64::from(v.get(mid).copied().unwrap_or(0))
-            } / 60.0;
-            (round(avg), round(med))
-        };
-        let (sa, sm) = stats(&mut self.standard_minutes);
-        let (ea, em) = stats(&mut self.expedited_minutes);
+        let (sa, sm) = self.standard_minutes.hours();
+        let (ea, em) = self.expedited_minutes.hours();
         self.metrics = Metrics {
             approval_rate: rate(get(Outcome::Approved) + get(Outcome::Modified)),
             denial_rate: rate(get(Outcome::Denied)),
@@ -344,9 +363,19 @@ impl Summary {
             standard_median_hours: sm,
             expedited_average_hours: ea,
             expedited_median_hours: em,
-            standard_count: self.standard_minutes.len() as u64,
-            expedited_count: self.expedited_minutes.len() as u64,
+            standard_count: self.standard_minutes.n,
+            expedited_count: self.expedited_minutes.n,
         };
+    }
+}
+
+/// Counts `key`, allocating it only the first time it is seen (this runs once per request).
+fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
+    match map.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            map.insert(key.to_string(), 1);
+        }
     }
 }
 
@@ -690,3 +719,25 @@ const LINE_HEADER: &[&str] = &[
     "approved_units",
     "request_outcome",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::MinuteHistogram;
+
+    fn of(values: &[u32]) -> MinuteHistogram {
+        let mut h = MinuteHistogram::default();
+        for &v in values {
+            h.push(v);
+        }
+        h
+    }
+
+    #[test]
+    fn histogram_gives_the_exact_median_and_average() {
+        // Odd count: the middle value (120 min = 2 h); average (60+120+600)/3 = 260 min.
+        assert_eq!(of(&[600, 60, 120]).hours(), (4.3333, 2.0));
+        // Even count with repeats: (120 + 180) / 2 = 150 min = 2.5 h.
+        assert_eq!(of(&[60, 120, 180, 180, 120, 240]).hours(), (2.5, 2.5));
+        assert_eq!(of(&[]).hours(), (0.0, 0.0));
+    }
+}
