@@ -484,6 +484,168 @@ fn unique_stem(stems: &mut HashSet<String>, path: &Path) -> String {
     stem
 }
 
+/// The transactions of a chunk, in input order.
+fn chunk_units(chunk: &Chunk) -> impl Iterator<Item = &TransactionUnit> {
+    chunk.items.iter().filter_map(|i| match i {
+        Item::Transaction(u) => Some(u),
+        _ => None,
+    })
+}
+
+/// Where one X12 input's results go: its response and acknowledgment files, its report entry.
+struct ChunkOutputs<'o> {
+    resp: &'o mut ResponseFile,
+    acks: &'o mut AckFile,
+    rep: &'o mut InputReport,
+    name: &'o Arc<str>,
+    verbose: bool,
+}
+
+impl ChunkOutputs<'_> {
+    /// Writes one chunk: envelopes, acknowledgments, responses and report rows, in input
+    /// order (`results` holds one entry per transaction of the chunk, in order).
+    fn write(&mut self, c: &mut Ctx<'_>, chunk: &Chunk, results: Vec<TxnResult>) -> io::Result<()> {
+        let ChunkOutputs {
+            resp,
+            acks,
+            rep,
+            name,
+            verbose,
+        } = self;
+        let (name, verbose): (&str, bool) = (name, *verbose);
+        let mut results = results.into_iter();
+        for item in &chunk.items {
+            match item {
+                Item::InterchangeStart(ic) => {
+                    resp.interchange(ic, c.numbers);
+                    acks.interchange(ic, c.numbers);
+                }
+                Item::Diagnostic(d) => {
+                    envelope_diagnostics(
+                        c,
+                        acks,
+                        rep,
+                        name,
+                        None,
+                        std::slice::from_ref(d),
+                        verbose,
+                    )?;
+                }
+                Item::GroupStart(g) => {
+                    resp.group(g, c.numbers);
+                    acks.group(g);
+                }
+                Item::Ta1(_) => {}
+                Item::Transaction(u) => {
+                    let Some(result) = results.next() else {
+                        continue;
+                    };
+                    // Only rejects and pass-overs print it.
+                    let position = || {
+                        format!(
+                            "byte {} ISA13 {} GS06 {} ST02 {}",
+                            u.offset,
+                            u.interchange.header.control_number,
+                            u.group
+                                .as_ref()
+                                .map(|g| g.control_number.as_str())
+                                .unwrap_or(""),
+                            u.control_number
+                        )
+                    };
+                    match result {
+                        TxnResult::Decided {
+                            ack,
+                            request,
+                            decision,
+                            response,
+                            rows,
+                        } => {
+                            acks.transaction(&ack);
+                            resp.transaction(&response)?;
+                            c.certificate(&decision);
+                            c.reports.write_rendered(&request, &decision, &rows)?;
+                            rep.decided += 1;
+                            count_outcome(&mut rep.outcomes, decision.outcome.as_str());
+                        }
+                        TxnResult::Rejected {
+                            ack,
+                            reason,
+                            code,
+                            ack_code,
+                        } => {
+                            if let Some(a) = &ack {
+                                acks.transaction(a);
+                            }
+                            rep.rejected_transactions += 1;
+                            if verbose {
+                                eprintln!(
+                                    "umbatch: {name}: {}: transaction rejected: {reason}",
+                                    position()
+                                );
+                            }
+                            let row = reject_row(
+                                "x12",
+                                name,
+                                "transaction",
+                                position(),
+                                &code,
+                                ack_code,
+                                reason,
+                            );
+                            c.reports.reject_row(&row)?;
+                        }
+                        TxnResult::PassedOver { ack, reason } => {
+                            if let Some(a) = &ack {
+                                acks.transaction(a);
+                            }
+                            rep.passed_over += 1;
+                            let row = reject_row(
+                                "x12",
+                                name,
+                                "transaction",
+                                position(),
+                                "passed-over",
+                                String::new(),
+                                reason,
+                            );
+                            c.reports.reject_row(&row)?;
+                        }
+                    }
+                }
+                Item::GroupEnd(g) => {
+                    envelope_diagnostics(
+                        c,
+                        acks,
+                        rep,
+                        name,
+                        Some("group"),
+                        &g.diagnostics,
+                        verbose,
+                    )?;
+                    resp.end_group()?;
+                    acks.end_group(g.declared)?;
+                }
+                Item::InterchangeEnd(e) => {
+                    envelope_diagnostics(
+                        c,
+                        acks,
+                        rep,
+                        name,
+                        Some("interchange"),
+                        &e.diagnostics,
+                        verbose,
+                    )?;
+                    resp.end_interchange()?;
+                    acks.end_interchange(c.numbers)?;
+                }
+            }
+        }
+        c.progress(chunk.base + chunk.bytes.len() as u64);
+        Ok(())
+    }
+}
+
 fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Result<()> {
     let name: Arc<str> = Arc::from(path.display().to_string());
     let mut hashing = HashingReader::open(path)?;
@@ -500,179 +662,76 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
         chunk_bytes: c.cfg.chunk_bytes,
         ..ReaderOptions::default()
     };
-    let verbose = c.cfg.verbosity == Verbosity::Verbose;
-    {
-        // Read the next chunk while this one is decided: a reader thread feeds a bounded
-        // channel (two chunks in flight keep memory bounded).
-        let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Chunk>>(2);
+    let mut out = ChunkOutputs {
+        resp: &mut resp,
+        acks: &mut acks,
+        rep,
+        name: &name,
+        verbose: c.cfg.verbosity == Verbosity::Verbose,
+    };
+    let ev = &c.cfg.evaluator;
+    let pool = c.pool;
+    if c.cfg.jobs <= 1 {
+        // One thread does everything in turn: `--jobs 1` means one core.
+        let mut reader = X12Reader::new(&mut hashing, Arc::clone(&name), opts);
+        let mut renderer = RowRenderer::default();
+        while let Some(chunk) = reader.next_chunk()? {
+            let results = chunk_units(&chunk)
+                .map(|u| process_unit(&name, &stem, &chunk, u, ev, &mut renderer))
+                .collect();
+            out.write(c, &chunk, results)?;
+        }
+    } else {
+        // Three stages overlap: a reader thread cuts chunks, a decider thread fans each chunk
+        // over the pool, and this thread writes the previous chunk's results in input order.
+        // Bounded channels keep at most a few chunks in memory.
+        let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<io::Result<Chunk>>(2);
+        let (done_tx, done_rx) =
+            std::sync::mpsc::sync_channel::<io::Result<(Chunk, Vec<TxnResult>)>>(1);
         let reader_name = Arc::clone(&name);
         let hashing_ref = &mut hashing;
+        let (name_ref, stem_ref) = (&name, &stem);
         std::thread::scope(|scope| -> io::Result<()> {
             scope.spawn(move || {
                 let mut reader = X12Reader::new(hashing_ref, reader_name, opts);
                 loop {
-                    match reader.next_chunk() {
-                        Ok(Some(c)) => {
-                            if tx.send(Ok(c)).is_err() {
+                    let next = reader.next_chunk().transpose();
+                    let stop = !matches!(next, Some(Ok(_)));
+                    match next {
+                        Some(item) => {
+                            if chunk_tx.send(item).is_err() {
                                 break;
                             }
                         }
-                        Ok(None) => break,
-                        Err(e) => {
-                            let _ = tx.send(Err(e));
-                            break;
-                        }
+                        None => break,
+                    }
+                    if stop {
+                        break;
                     }
                 }
             });
-            for chunk in rx {
-                let chunk = chunk?;
-                let units: Vec<&TransactionUnit> = chunk
-                    .items
-                    .iter()
-                    .filter_map(|i| match i {
-                        Item::Transaction(u) => Some(u),
-                        _ => None,
-                    })
-                    .collect();
-                let ev = &c.cfg.evaluator;
-                let results: Vec<TxnResult> = c.pool.install(|| {
-                    units
-                        .par_iter()
-                        .map_init(RowRenderer::default, |r, u| {
-                            process_unit(&name, &stem, &chunk, u, ev, r)
-                        })
-                        .collect()
-                });
-                let mut results = results.into_iter();
-                for item in &chunk.items {
-                    match item {
-                        Item::InterchangeStart(ic) => {
-                            resp.interchange(ic, c.numbers);
-                            acks.interchange(ic, c.numbers);
-                        }
-                        Item::Diagnostic(d) => {
-                            envelope_diagnostics(
-                                c,
-                                &mut acks,
-                                rep,
-                                &name,
-                                None,
-                                std::slice::from_ref(d),
-                                verbose,
-                            )?;
-                        }
-                        Item::GroupStart(g) => {
-                            resp.group(g, c.numbers);
-                            acks.group(g);
-                        }
-                        Item::Ta1(_) => {}
-                        Item::Transaction(u) => {
-                            let Some(result) = results.next() else {
-                                continue;
-                            };
-                            // Only rejects and pass-overs print it.
-                            let position = || {
-                                format!(
-                                    "byte {} ISA13 {} GS06 {} ST02 {}",
-                                    u.offset,
-                                    u.interchange.header.control_number,
-                                    u.group
-                                        .as_ref()
-                                        .map(|g| g.control_number.as_str())
-                                        .unwrap_or(""),
-                                    u.control_number
-                                )
-                            };
-                            match result {
-                                TxnResult::Decided {
-                                    ack,
-                                    request,
-                                    decision,
-                                    response,
-                                    rows,
-                                } => {
-                                    acks.transaction(&ack);
-                                    resp.transaction(&response)?;
-                                    c.certificate(&decision);
-                                    c.reports.write_rendered(&request, &decision, &rows)?;
-                                    rep.decided += 1;
-                                    count_outcome(&mut rep.outcomes, decision.outcome.as_str());
-                                }
-                                TxnResult::Rejected {
-                                    ack,
-                                    reason,
-                                    code,
-                                    ack_code,
-                                } => {
-                                    if let Some(a) = &ack {
-                                        acks.transaction(a);
-                                    }
-                                    rep.rejected_transactions += 1;
-                                    if verbose {
-                                        eprintln!(
-                                            "umbatch: {name}: {}: transaction rejected: {reason}",
-                                            position()
-                                        );
-                                    }
-                                    let row = reject_row(
-                                        "x12",
-                                        &name,
-                                        "transaction",
-                                        position(),
-                                        &code,
-                                        ack_code,
-                                        reason,
-                                    );
-                                    c.reports.reject_row(&row)?;
-                                }
-                                TxnResult::PassedOver { ack, reason } => {
-                                    if let Some(a) = &ack {
-                                        acks.transaction(a);
-                                    }
-                                    rep.passed_over += 1;
-                                    let row = reject_row(
-                                        "x12",
-                                        &name,
-                                        "transaction",
-                                        position(),
-                                        "passed-over",
-                                        String::new(),
-                                        reason,
-                                    );
-                                    c.reports.reject_row(&row)?;
-                                }
-                            }
-                        }
-                        Item::GroupEnd(g) => {
-                            envelope_diagnostics(
-                                c,
-                                &mut acks,
-                                rep,
-                                &name,
-                                Some("group"),
-                                &g.diagnostics,
-                                verbose,
-                            )?;
-                            resp.end_group()?;
-                            acks.end_group(g.declared)?;
-                        }
-                        Item::InterchangeEnd(e) => {
-                            envelope_diagnostics(
-                                c,
-                                &mut acks,
-                                rep,
-                                &name,
-                                Some("interchange"),
-                                &e.diagnostics,
-                                verbose,
-                            )?;
-                            resp.end_interchange()?;
-                            acks.end_interchange(c.numbers)?;
-                        }
+            scope.spawn(move || {
+                for chunk in chunk_rx {
+                    let decided = chunk.map(|chunk| {
+                        let units: Vec<&TransactionUnit> = chunk_units(&chunk).collect();
+                        let results = pool.install(|| {
+                            units
+                                .par_iter()
+                                .map_init(RowRenderer::default, |r, u| {
+                                    process_unit(name_ref, stem_ref, &chunk, u, ev, r)
+                                })
+                                .collect()
+                        });
+                        (chunk, results)
+                    });
+                    if done_tx.send(decided).is_err() {
+                        break;
                     }
                 }
-                c.progress(chunk.base + chunk.bytes.len() as u64);
+            });
+            for decided in done_rx {
+                let (chunk, results) = decided?;
+                out.write(c, &chunk, results)?;
             }
             Ok(())
         })?;

@@ -13,73 +13,6 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::Path;
 
-/// One row of decisions.csv (and of the per-outcome reports).
-#[derive(Debug, Serialize)]
-pub struct DecisionRow<'a> {
-    request_id: Cow<'a, str>,
-    source_file: Cow<'a, str>,
-    source_kind: &'static str,
-    source_ref: Cow<'a, str>,
-    plan_id: Cow<'a, str>,
-    member_id: Cow<'a, str>,
-    member_name: Cow<'a, str>,
-    member_dob: Cow<'a, str>,
-    requesting_npi: Cow<'a, str>,
-    servicing_npi: Cow<'a, str>,
-    request_category: &'static str,
-    urgency: &'static str,
-    expedited: &'static str,
-    retro: &'static str,
-    service_from: Cow<'a, str>,
-    service_to: Cow<'a, str>,
-    procedure_codes: Cow<'a, str>,
-    diagnosis_codes: Cow<'a, str>,
-    units: Cow<'a, str>,
-    submitted_at: Cow<'a, str>,
-    decided_at: Cow<'a, str>,
-    outcome: &'static str,
-    hcr01: &'static str,
-    reason_codes: Cow<'a, str>,
-    reason_text: Cow<'a, str>,
-    rules_fired: Cow<'a, str>,
-    certification_number: Cow<'a, str>,
-    valid_from: Cow<'a, str>,
-    valid_to: Cow<'a, str>,
-    due_by: Cow<'a, str>,
-    past_due: &'static str,
-    missing_items: Cow<'a, str>,
-    denial_category: &'static str,
-    appeal_path: Cow<'a, str>,
-    imr_eligible: &'static str,
-    deemed: &'static str,
-    flags: Cow<'a, str>,
-    aaa_loop: Cow<'a, str>,
-    aaa_reason: Cow<'a, str>,
-    aaa_follow_up: Cow<'a, str>,
-    approved_units: Cow<'a, str>,
-}
-
-/// A cell made spreadsheet-safe; borrowed unless it had to change.
-trait Cell<'a> {
-    fn cell(self) -> Cow<'a, str>;
-}
-impl<'a, T: AsRef<str> + ?Sized> Cell<'a> for &'a T {
-    fn cell(self) -> Cow<'a, str> {
-        safe_cell(self.as_ref())
-    }
-}
-impl<'a> Cell<'a> for String {
-    fn cell(self) -> Cow<'a, str> {
-        match safe_cell(&self) {
-            Cow::Borrowed(_) => Cow::Owned(self),
-            Cow::Owned(o) => Cow::Owned(o),
-        }
-    }
-}
-fn sc<'a, T: Cell<'a>>(v: T) -> Cow<'a, str> {
-    v.cell()
-}
-
 fn yn(b: bool) -> &'static str {
     if b {
         "Y"
@@ -88,95 +21,71 @@ fn yn(b: bool) -> &'static str {
     }
 }
 
-fn iso_date(d: Option<chrono::NaiveDate>) -> String {
+/// Appends `v` as exactly `width` digits (zero-padded, higher digits dropped).
+fn push_padded(out: &mut String, v: u32, width: u32) {
+    let mut div = 10u32.pow(width.saturating_sub(1));
+    while div > 0 {
+        out.push(char::from(b'0' + ((v / div) % 10) as u8));
+        div /= 10;
+    }
+}
+
+/// Appends an unsigned integer in decimal.
+fn push_u64(out: &mut String, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut n = 0;
+    for d in digits.iter_mut() {
+        *d = b'0' + (v % 10) as u8;
+        n += 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for d in digits.iter().take(n).rev() {
+        out.push(char::from(*d));
+    }
+}
+
+/// Appends a date as ISO 8601 (`YYYY-MM-DD`).
+fn push_iso_date(out: &mut String, d: chrono::NaiveDate) {
     use chrono::Datelike;
-    d.map(|d| format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day()))
-        .unwrap_or_default()
+    match u32::try_from(d.year()) {
+        Ok(y) if y <= 9999 => push_padded(out, y, 4),
+        _ => {
+            use std::fmt::Write as _;
+            let _ = write!(out, "{:04}", d.year());
+        }
+    }
+    out.push('-');
+    push_padded(out, d.month(), 2);
+    out.push('-');
+    push_padded(out, d.day(), 2);
 }
 
-fn iso_time(t: chrono::NaiveDateTime) -> String {
-    use chrono::{Datelike, Timelike};
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+/// Appends a date and time as ISO 8601 (`YYYY-MM-DDTHH:MM:SS`).
+fn push_iso_time(out: &mut String, t: chrono::NaiveDateTime) {
+    use chrono::Timelike;
+    push_iso_date(out, t.date());
+    out.push('T');
+    push_padded(out, t.hour(), 2);
+    out.push(':');
+    push_padded(out, t.minute(), 2);
+    out.push(':');
+    push_padded(out, t.second(), 2);
 }
 
-fn num(v: Option<f64>) -> String {
-    v.map(|x| {
-        if x.fract() == 0.0 {
-            format!("{x:.0}")
+/// Appends a quantity: whole numbers without a decimal point, others as Rust prints them.
+fn push_num(out: &mut String, x: f64) {
+    if x.fract() == 0.0 && (0.0..1e15).contains(&x) && !(x == 0.0 && x.is_sign_negative()) {
+        push_u64(out, x as u64);
+    } else {
+        use std::fmt::Write as _;
+        let _ = if x.fract() == 0.0 {
+            write!(out, "{x:.0}")
         } else {
-            format!("{x}")
-        }
-    })
-    .unwrap_or_default()
-}
-
-impl<'a> DecisionRow<'a> {
-    /// Builds the row for a request and its decision.
-    pub fn new(r: &'a AuthRequest, d: &'a Decision) -> DecisionRow<'a> {
-        let rej = d.rejection.as_ref();
-        DecisionRow {
-            request_id: sc(&r.request_id),
-            source_file: sc(&r.provenance.file),
-            source_kind: match r.provenance.kind {
-                crate::request::SourceKind::X12 => "x12",
-                crate::request::SourceKind::Fax => "fax",
-            },
-            source_ref: sc(&r.provenance.reference),
-            plan_id: sc(d.plan_id.as_deref().unwrap_or("")),
-            member_id: sc(&r.member_id),
-            member_name: sc(r.member_name()),
-            member_dob: sc(iso_date(r.member_dob)),
-            requesting_npi: sc(&r.requester.npi),
-            servicing_npi: sc(r
-                .servicing
-                .as_ref()
-                .or(r.facility.as_ref())
-                .map(|p| p.npi.as_str())
-                .unwrap_or("")),
-            request_category: r.category.as_str(),
-            urgency: r.urgency.as_str(),
-            expedited: yn(d.expedited),
-            retro: yn(d.retro),
-            service_from: sc(iso_date(r.service_from)),
-            service_to: sc(iso_date(r.service_to)),
-            procedure_codes: sc(r.procedure_codes.join(";")),
-            diagnosis_codes: sc(r.diagnosis_codes.join(";")),
-            units: sc(num(r.units)),
-            submitted_at: sc(iso_time(r.submitted_at)),
-            decided_at: sc(iso_time(d.decided_at)),
-            outcome: d.outcome.as_str(),
-            hcr01: d.hcr01.unwrap_or(""),
-            reason_codes: sc(d.reason_codes.join(";")),
-            reason_text: sc(&d.reason_text),
-            rules_fired: sc(d.rules_fired_ids()),
-            certification_number: sc(d.certification_number.as_deref().unwrap_or("")),
-            valid_from: sc(iso_date(d.valid_from)),
-            valid_to: sc(iso_date(d.valid_to)),
-            due_by: sc(d.due_by.map(iso_time).unwrap_or_default()),
-            past_due: yn(d.past_due),
-            missing_items: sc(d.missing_items.join(";")),
-            denial_category: d.denial_category.map(|c| c.as_str()).unwrap_or(""),
-            appeal_path: sc(d.appeal_path.as_deref().unwrap_or("")),
-            imr_eligible: match d.imr_eligible {
-                Some(true) => "Y",
-                Some(false) => "N",
-                None => "",
-            },
-            deemed: yn(d.deemed),
-            flags: sc(d.flags.join(";")),
-            aaa_loop: sc(rej.map(|x| x.loop_id.as_str()).unwrap_or("")),
-            aaa_reason: sc(rej.map(|x| x.reason.as_str()).unwrap_or("")),
-            aaa_follow_up: sc(rej.map(|x| x.follow_up.as_str()).unwrap_or("")),
-            approved_units: sc(num(d.approved_units)),
-        }
+            write!(out, "{x}")
+        };
     }
 }
 
@@ -199,22 +108,6 @@ pub struct RejectRow {
     pub ack: String,
     /// What is wrong.
     pub reason: String,
-}
-
-#[derive(Serialize)]
-struct LineRow<'a> {
-    request_id: Cow<'a, str>,
-    source_file: Cow<'a, str>,
-    line: u32,
-    procedure: Cow<'a, str>,
-    units: String,
-    service_from: String,
-    service_to: String,
-    outcome: &'static str,
-    hcr01: &'static str,
-    reason_codes: String,
-    approved_units: String,
-    request_outcome: &'static str,
 }
 
 /// Counters for summary.json.
@@ -395,16 +288,45 @@ pub const REPORT_FILES: [&str; 8] = [
     "service_lines.csv",
 ];
 
-/// The report rows of one decided request, rendered to CSV bytes (in a worker thread).
+/// The report rows of one decided request, rendered to CSV bytes in a worker thread: one
+/// buffer holding the decision row, the retro row, the service-line rows and the reject row,
+/// in that order.
 #[derive(Debug, Default, Clone)]
 pub struct Rendered {
-    decision: Vec<u8>,
-    retro: Vec<u8>,
-    lines: Vec<u8>,
-    reject: Vec<u8>,
+    bytes: Vec<u8>,
+    decision_end: usize,
+    retro_end: usize,
+    lines_end: usize,
 }
 
-/// A buffer the CSV writer fills and the renderer drains after each row.
+impl Rendered {
+    fn part(&self, from: usize, to: usize) -> &[u8] {
+        self.bytes.get(from..to).unwrap_or_default()
+    }
+    fn decision(&self) -> &[u8] {
+        self.part(0, self.decision_end)
+    }
+    fn retro(&self) -> &[u8] {
+        self.part(self.decision_end, self.retro_end)
+    }
+    fn lines(&self) -> &[u8] {
+        self.part(self.retro_end, self.lines_end)
+    }
+    fn reject(&self) -> &[u8] {
+        self.part(self.lines_end, self.bytes.len())
+    }
+}
+
+/// A reusable CSV row renderer (one per worker thread). Cells go straight from the request
+/// and decision into the csv writer: no row struct, no `String` per cell; numbers and dates
+/// are formatted into one scratch buffer.
+pub struct RowRenderer {
+    w: csv::Writer<Shared>,
+    buf: Shared,
+    scratch: String,
+}
+
+/// The buffer the CSV writer fills; the renderer takes it after each request.
 #[derive(Clone, Default)]
 struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
 
@@ -418,12 +340,6 @@ impl Write for Shared {
     }
 }
 
-/// A reusable CSV row renderer (one per worker thread).
-pub struct RowRenderer {
-    w: csv::Writer<Shared>,
-    buf: Shared,
-}
-
 impl Default for RowRenderer {
     fn default() -> Self {
         let buf = Shared::default();
@@ -433,14 +349,22 @@ impl Default for RowRenderer {
                 .flexible(true)
                 .from_writer(buf.clone()),
             buf,
+            scratch: String::new(),
         }
     }
 }
 
 impl RowRenderer {
+    /// Takes everything rendered since the last call.
     fn take(&mut self) -> io::Result<Vec<u8>> {
         self.w.flush()?;
         Ok(std::mem::take(&mut *self.buf.0.borrow_mut()))
+    }
+
+    /// Bytes rendered so far (after a flush).
+    fn len(&mut self) -> io::Result<usize> {
+        self.w.flush()?;
+        Ok(self.buf.0.borrow().len())
     }
 
     fn row<T: Serialize>(&mut self, row: &T) -> io::Result<Vec<u8>> {
@@ -453,50 +377,175 @@ impl RowRenderer {
         self.take()
     }
 
+    /// A cell that needs no neutralising (codes we produce, dates, numbers, Y/N).
+    fn plain(&mut self, s: &str) -> io::Result<()> {
+        self.w.write_field(s).map_err(io::Error::other)
+    }
+
+    /// A cell from the input, neutralised if a spreadsheet would run it.
+    fn text(&mut self, s: &str) -> io::Result<()> {
+        match safe_cell(s) {
+            Cow::Borrowed(b) => self.plain(b),
+            Cow::Owned(o) => self.plain(&o),
+        }
+    }
+
+    /// Writes the scratch buffer as a cell (neutralised when `from_input`) and empties it.
+    fn scratch_cell(&mut self, from_input: bool) -> io::Result<()> {
+        let s = std::mem::take(&mut self.scratch);
+        let r = if from_input {
+            self.text(&s)
+        } else {
+            self.plain(&s)
+        };
+        self.scratch = s;
+        self.scratch.clear();
+        r
+    }
+
+    fn date(&mut self, d: Option<chrono::NaiveDate>) -> io::Result<()> {
+        if let Some(d) = d {
+            push_iso_date(&mut self.scratch, d);
+        }
+        self.scratch_cell(false)
+    }
+
+    fn time(&mut self, t: Option<chrono::NaiveDateTime>) -> io::Result<()> {
+        if let Some(t) = t {
+            push_iso_time(&mut self.scratch, t);
+        }
+        self.scratch_cell(false)
+    }
+
+    fn num(&mut self, v: Option<f64>) -> io::Result<()> {
+        if let Some(x) = v {
+            push_num(&mut self.scratch, x);
+        }
+        self.scratch_cell(false)
+    }
+
+    /// A list cell, `;`-joined.
+    fn joined<'s>(&mut self, items: impl IntoIterator<Item = &'s str>) -> io::Result<()> {
+        for (i, s) in items.into_iter().enumerate() {
+            if i > 0 {
+                self.scratch.push(';');
+            }
+            self.scratch.push_str(s);
+        }
+        self.scratch_cell(true)
+    }
+
+    fn end_row(&mut self) -> io::Result<()> {
+        self.w.write_record(None::<&[u8]>).map_err(io::Error::other)
+    }
+
+    /// The columns of decisions.csv (`DECISION_HEADER`), in order.
+    fn decision_cells(&mut self, r: &AuthRequest, d: &Decision) -> io::Result<()> {
+        let rej = d.rejection.as_ref();
+        self.text(&r.request_id)?;
+        self.text(&r.provenance.file)?;
+        self.plain(r.provenance.kind.as_str())?;
+        self.text(&r.provenance.reference)?;
+        self.text(d.plan_id.as_deref().unwrap_or(""))?;
+        self.text(&r.member_id)?;
+        match (
+            r.member_last_name.is_empty(),
+            r.member_first_name.is_empty(),
+        ) {
+            (false, false) => {
+                self.scratch.push_str(&r.member_last_name);
+                self.scratch.push_str(", ");
+                self.scratch.push_str(&r.member_first_name);
+            }
+            (false, true) => self.scratch.push_str(&r.member_last_name),
+            (true, false) => self.scratch.push_str(&r.member_first_name),
+            (true, true) => {}
+        }
+        self.scratch_cell(true)?;
+        self.date(r.member_dob)?;
+        self.text(&r.requester.npi)?;
+        self.text(
+            r.servicing
+                .as_ref()
+                .or(r.facility.as_ref())
+                .map(|p| p.npi.as_str())
+                .unwrap_or(""),
+        )?;
+        self.plain(r.category.as_str())?;
+        self.plain(r.urgency.as_str())?;
+        self.plain(yn(d.expedited))?;
+        self.plain(yn(d.retro))?;
+        self.date(r.service_from)?;
+        self.date(r.service_to)?;
+        self.joined(r.procedure_codes.iter().map(String::as_str))?;
+        self.joined(r.diagnosis_codes.iter().map(String::as_str))?;
+        self.num(r.units)?;
+        self.time(Some(r.submitted_at))?;
+        self.time(Some(d.decided_at))?;
+        self.plain(d.outcome.as_str())?;
+        self.plain(d.hcr01.unwrap_or(""))?;
+        self.joined(d.reason_codes.iter().map(String::as_str))?;
+        self.text(&d.reason_text)?;
+        self.joined(d.rules_fired.iter().map(|f| &*f.id))?;
+        self.text(d.certification_number.as_deref().unwrap_or(""))?;
+        self.date(d.valid_from)?;
+        self.date(d.valid_to)?;
+        self.time(d.due_by)?;
+        self.plain(yn(d.past_due))?;
+        self.joined(d.missing_items.iter().copied())?;
+        self.plain(d.denial_category.map(|c| c.as_str()).unwrap_or(""))?;
+        self.text(d.appeal_path.as_deref().unwrap_or(""))?;
+        self.plain(match d.imr_eligible {
+            Some(true) => "Y",
+            Some(false) => "N",
+            None => "",
+        })?;
+        self.plain(yn(d.deemed))?;
+        self.joined(d.flags.iter().map(String::as_str))?;
+        self.text(rej.map(|x| x.loop_id.as_str()).unwrap_or(""))?;
+        self.text(rej.map(|x| x.reason.as_str()).unwrap_or(""))?;
+        self.text(rej.map(|x| x.follow_up.as_str()).unwrap_or(""))?;
+        self.num(d.approved_units)
+    }
+
     /// Renders every report row of a decided request.
     pub fn render(&mut self, r: &AuthRequest, d: &Decision) -> io::Result<Rendered> {
-        let row = DecisionRow::new(r, d);
-        let decision = self.row(&row)?;
-        let mut out = Rendered {
-            decision,
-            ..Rendered::default()
-        };
+        self.buf.0.borrow_mut().reserve(2048);
+        self.decision_cells(r, d)?;
+        self.end_row()?;
+        let decision_end = self.len()?;
         if let Some(rr) = &d.retro_report {
             // The decision columns, then the retro columns.
-            let mut line = out.decision.clone();
-            while matches!(line.last(), Some(b'\n' | b'\r')) {
-                line.pop();
+            self.decision_cells(r, d)?;
+            push_u64(&mut self.scratch, rr.days_after_service.unsigned_abs());
+            if rr.days_after_service < 0 {
+                self.scratch.insert(0, '-');
             }
-            line.push(b',');
-            let days = rr.days_after_service.to_string();
-            let missing = safe_cell(&rr.missing);
-            line.extend(self.record(&[
-                &days,
-                yn(rr.urgency_indicated),
-                yn(rr.justification_present),
-                &missing,
-            ])?);
-            out.retro = line;
+            self.scratch_cell(false)?;
+            self.plain(yn(rr.urgency_indicated))?;
+            self.plain(yn(rr.justification_present))?;
+            self.text(&rr.missing)?;
+            self.end_row()?;
         }
+        let retro_end = self.len()?;
         for l in &d.lines {
             let req_line = r.lines.iter().find(|x| x.line == l.line);
-            let lr = LineRow {
-                request_id: sc(&r.request_id),
-                source_file: sc(&r.provenance.file),
-                line: l.line,
-                procedure: sc(&l.procedure),
-                units: num(l.units),
-                service_from: iso_date(req_line.and_then(|x| x.from)),
-                service_to: iso_date(req_line.and_then(|x| x.to)),
-                outcome: l.outcome.as_str(),
-                hcr01: l.hcr01.unwrap_or(""),
-                reason_codes: l.reason_codes.join(";"),
-                approved_units: num(l.approved_units),
-                request_outcome: d.outcome.as_str(),
-            };
-            let bytes = self.row(&lr)?;
-            out.lines.extend(bytes);
+            self.text(&r.request_id)?;
+            self.text(&r.provenance.file)?;
+            push_u64(&mut self.scratch, u64::from(l.line));
+            self.scratch_cell(false)?;
+            self.text(&l.procedure)?;
+            self.num(l.units)?;
+            self.date(req_line.and_then(|x| x.from))?;
+            self.date(req_line.and_then(|x| x.to))?;
+            self.plain(l.outcome.as_str())?;
+            self.plain(l.hcr01.unwrap_or(""))?;
+            self.joined(l.reason_codes.iter().map(String::as_str))?;
+            self.num(l.approved_units)?;
+            self.plain(d.outcome.as_str())?;
+            self.end_row()?;
         }
+        let lines_end = self.len()?;
         if d.outcome == Outcome::Rejected {
             let rej = d.rejection.as_ref();
             let rr = RejectRow {
@@ -511,9 +560,16 @@ impl RowRenderer {
                     .unwrap_or_default(),
                 reason: d.reason_text.clone(),
             };
-            out.reject = self.row(&rr.neutralized())?;
+            self.w
+                .serialize(rr.neutralized())
+                .map_err(io::Error::other)?;
         }
-        Ok(out)
+        Ok(Rendered {
+            bytes: self.take()?,
+            decision_end,
+            retro_end,
+            lines_end,
+        })
     }
 }
 
@@ -594,7 +650,7 @@ impl Reports {
         d: &Decision,
         rows: &Rendered,
     ) -> io::Result<()> {
-        self.put(DECISIONS, &rows.decision)?;
+        self.put(DECISIONS, rows.decision())?;
         let target = match d.outcome {
             Outcome::Approved | Outcome::Modified => Some(APPROVALS),
             Outcome::Pended | Outcome::ContactPayer => Some(PENDS),
@@ -603,18 +659,18 @@ impl Reports {
             Outcome::Rejected => None,
         };
         if let Some(t) = target {
-            self.put(t, &rows.decision)?;
+            self.put(t, rows.decision())?;
         }
-        if !rows.reject.is_empty() {
+        if !rows.reject().is_empty() {
             *self
                 .summary
                 .rejects_by_level
                 .entry("request".into())
                 .or_default() += 1;
-            self.put(REJECTS, &rows.reject)?;
+            self.put(REJECTS, rows.reject())?;
         }
-        self.put(RETRO, &rows.retro)?;
-        self.put(LINES, &rows.lines)?;
+        self.put(RETRO, rows.retro())?;
+        self.put(LINES, rows.lines())?;
         self.summary.add(r, d);
         Ok(())
     }

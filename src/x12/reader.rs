@@ -37,7 +37,7 @@ impl Default for ReaderOptions {
     fn default() -> Self {
         ReaderOptions {
             lenient: false,
-            chunk_bytes: 4 << 20,
+            chunk_bytes: 1 << 20,
             max_transaction_bytes: 16 << 20,
         }
     }
