@@ -26,16 +26,97 @@ pub struct ResponseContext<'a> {
     pub umo_trace_originator: &'a str,
 }
 
-/// `CCYYMMDD` without going through strftime (hot path).
-fn ymd(d: chrono::NaiveDate) -> String {
-    use chrono::Datelike;
-    format!("{:04}{:02}{:02}", d.year(), d.month(), d.day())
+/// A short ASCII value (date, time, counter) built on the stack: the response writer runs
+/// once per request, and `format!` there cost an allocation per element.
+struct Short {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl Short {
+    fn new() -> Self {
+        Short {
+            buf: [0; 24],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, b: u8) -> &mut Self {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+        self
+    }
+
+    /// `v` as exactly `width` digits, zero-padded.
+    fn padded(&mut self, v: u32, width: u32) -> &mut Self {
+        let mut div = 10u32.pow(width.saturating_sub(1));
+        while div > 0 {
+            self.push(b'0' + ((v / div) % 10) as u8);
+            div /= 10;
+        }
+        self
+    }
+
+    /// `v` in decimal, as many digits as it needs.
+    fn number(&mut self, v: u32) -> &mut Self {
+        let mut width = 1;
+        while width < 10 && v >= 10u32.pow(width) {
+            width += 1;
+        }
+        self.padded(v, width)
+    }
+
+    /// `CCYYMMDD`.
+    fn ymd(&mut self, d: chrono::NaiveDate) -> &mut Self {
+        use chrono::Datelike;
+        self.padded(u32::try_from(d.year()).unwrap_or(0), 4)
+            .padded(d.month(), 2)
+            .padded(d.day(), 2)
+    }
+
+    fn as_str(&self) -> &str {
+        self.buf
+            .get(..self.len)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("")
+    }
+}
+
+fn ymd(d: chrono::NaiveDate) -> Short {
+    let mut s = Short::new();
+    s.ymd(d);
+    s
+}
+
+/// `CCYYMMDD-CCYYMMDD` (RD8).
+fn ymd_range(from: chrono::NaiveDate, to: chrono::NaiveDate) -> Short {
+    let mut s = Short::new();
+    s.ymd(from).push(b'-').ymd(to);
+    s
 }
 
 /// `HHMM`.
-fn hhmm(t: NaiveDateTime) -> String {
+fn hhmm(t: NaiveDateTime) -> Short {
     use chrono::Timelike;
-    format!("{:02}{:02}", t.hour(), t.minute())
+    let mut s = Short::new();
+    s.padded(t.hour(), 2).padded(t.minute(), 2);
+    s
+}
+
+fn number(v: u32) -> Short {
+    let mut s = Short::new();
+    s.number(v);
+    s
+}
+
+/// At most `n` characters of `text`, cut on a character boundary.
+fn first_chars(text: &str, n: usize) -> &str {
+    match text.char_indices().nth(n) {
+        Some((i, _)) => text.get(..i).unwrap_or(text),
+        None => text,
+    }
 }
 
 /// PWK report types to ask for, by missing item.
@@ -67,23 +148,17 @@ fn entity_raw<'s>(segs: &'s [Segment<'_>], e: &Entity<'_>) -> Option<&'s Segment
     segs.get((e.position as usize).wrapping_sub(1))
 }
 
-fn find_after<'s>(
-    segs: &'s [Segment<'_>],
+/// The segments with id `id` after position `pos`, up to the next segment in `stop`.
+fn find_after<'s, 'i>(
+    segs: &'s [Segment<'i>],
     pos: u32,
-    id: &str,
-    stop: &[&str],
-) -> Vec<&'s Segment<'s>> {
-    let mut out = Vec::new();
-    for s in segs.iter().skip(pos as usize) {
-        let sid = s.id_str();
-        if stop.contains(&sid) {
-            break;
-        }
-        if sid == id {
-            out.push(s);
-        }
-    }
-    out
+    id: &'s str,
+    stop: &'s [&str],
+) -> impl Iterator<Item = &'s Segment<'i>> {
+    segs.iter()
+        .skip(pos as usize)
+        .take_while(move |s| !stop.contains(&s.id_str()))
+        .filter(move |s| s.id_str() == id)
 }
 
 /// Renders the 278 response transaction (ST…SE) for a decided request.
@@ -108,20 +183,26 @@ pub fn render_response(
     };
     o.seg("ST", &["278", ctx.st02, "005010X217"])?;
     let date = ymd(ctx.created.date());
+    let date = date.as_str();
     let time = hhmm(ctx.created);
-    o.seg("BHT", &["0007", "11", t.bht.reference, &date, &time])?;
+    o.seg("BHT", &["0007", "11", t.bht.reference, date, time.as_str()])?;
     let mut hl = 0u32;
     let mut next_hl =
         |parent: u32, code: &str, children: bool, o: &mut Out<'_>| -> io::Result<u32> {
             hl += 1;
             let p = if parent == 0 {
-                String::new()
+                Short::new()
             } else {
-                parent.to_string()
+                number(parent)
             };
             o.seg(
                 "HL",
-                &[&hl.to_string(), &p, code, if children { "1" } else { "0" }],
+                &[
+                    number(hl).as_str(),
+                    p.as_str(),
+                    code,
+                    if children { "1" } else { "0" },
+                ],
             )?;
             Ok(hl)
         };
@@ -208,19 +289,18 @@ pub fn render_response(
         }
         if let Some(di) = ev.detail.dates.iter().find(|x| x.qualifier == "435") {
             if let Some(v) = di.value {
-                o.seg("DTP", &["435", "D8", &ymd(v.start())])?;
+                o.seg("DTP", &["435", "D8", ymd(v.start()).as_str()])?;
             }
         }
         match (d.valid_from, d.valid_to) {
             (Some(from), Some(to)) if d.rejection.is_none() => {
-                let range = format!("{}-{}", ymd(from), ymd(to));
-                o.seg("DTP", &["AAH", "RD8", &range])?;
+                o.seg("DTP", &["AAH", "RD8", ymd_range(from, to).as_str()])?;
             }
             _ => {
                 if let Some(di) = ev.detail.dates.iter().find(|x| x.qualifier == "AAH") {
                     if let Some(v) = di.value {
-                        let range = format!("{}-{}", ymd(v.start()), ymd(v.end()));
-                        o.seg("DTP", &["AAH", "RD8", &range])?;
+                        let range = ymd_range(v.start(), v.end());
+                        o.seg("DTP", &["AAH", "RD8", range.as_str()])?;
                     }
                 }
             }
@@ -229,7 +309,7 @@ pub fn render_response(
             d.outcome,
             Outcome::Approved | Outcome::Modified | Outcome::Denied
         ) {
-            o.seg("DTP", &["102", "D8", &date])?;
+            o.seg("DTP", &["102", "D8", date])?;
         }
         for s in find_after(segs, ev.position, "HI", &["HL", "NM1", "SE"]) {
             o.raw(s)?;
@@ -256,8 +336,7 @@ pub fn render_response(
             }
         }
         if d.outcome != Outcome::Approved && !d.reason_text.is_empty() {
-            let text: String = d.reason_text.chars().take(264).collect();
-            o.seg("MSG", &[&text])?;
+            o.seg("MSG", &[first_chars(&d.reason_text, 264)])?;
         }
         for p in ev.detail.providers.iter().chain(ev.transport.iter()) {
             if let Some(s) = entity_raw(segs, p) {
@@ -308,7 +387,7 @@ pub fn render_response(
         }
     }
     let count = o.w.segments_since_st() + 1;
-    o.seg("SE", &[&count.to_string(), ctx.st02])?;
+    o.seg("SE", &[number(count).as_str(), ctx.st02])?;
     drop(o);
     Ok(buf)
 }

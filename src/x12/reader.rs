@@ -488,6 +488,11 @@ impl<R: Read> X12Reader<R> {
             base: self.base,
             items: std::mem::take(&mut self.items),
         };
+        // The next chunk will be about as large: size the buffers once instead of letting
+        // them double their way up (each step a copy and freshly faulted pages).
+        self.buf.reserve(chunk.bytes.len());
+        self.spans.reserve(chunk.spans.len());
+        self.items.reserve(chunk.items.len());
         self.base += keep_from as u64;
         self.pos -= keep_from;
         if let Some(t) = self.open.as_mut().and_then(|o| o.txn.as_mut()) {
@@ -1233,18 +1238,12 @@ impl<R: Read> X12Reader<R> {
         let file = Arc::clone(&self.file);
         let span_start = self.spans.len();
         self.spans.push(span);
-        let mut loc = self.loc(seg, Some(1));
         let control = seg.get(2).to_string();
-        loc.transaction = Some(control.clone());
-        let mut diags = Vec::new();
+        // Problems first, as (code, IK5 code, element, message); the location (five strings)
+        // is built only when there is one.
+        let mut problems: Vec<(&'static str, &'static str, u16, String)> = Vec::new();
         let mut terr = |code: &'static str, ik5: &'static str, el: u16, msg: String| {
-            let mut d = Diagnostic::new(&file, Severity::Error, code, msg)
-                .at(loc.clone())
-                .with_ack(AckCode::Ik5 { code: ik5 });
-            if el > 0 {
-                d = d.element(el, None);
-            }
-            diags.push(d);
+            problems.push((code, ik5, el, msg));
         };
         let Some(o) = self.open.as_mut() else { return };
         match o.group.as_mut() {
@@ -1292,6 +1291,21 @@ impl<R: Read> X12Reader<R> {
                 "ST02 must be a control number of 4 to 9 characters".into(),
             );
         }
+        let mut diags = Vec::new();
+        if !problems.is_empty() {
+            let mut loc = self.loc(seg, Some(1));
+            loc.transaction = Some(control.clone());
+            for (code, ik5, el, msg) in problems {
+                let mut d = Diagnostic::new(&file, Severity::Error, code, msg)
+                    .at(loc.clone())
+                    .with_ack(AckCode::Ik5 { code: ik5 });
+                if el > 0 {
+                    d = d.element(el, None);
+                }
+                diags.push(d);
+            }
+        }
+        let Some(o) = self.open.as_mut() else { return };
         let convention = Some(seg.get(3).to_string()).filter(|s| !s.is_empty());
         o.txn = Some(OpenTxn {
             start,
@@ -1331,18 +1345,20 @@ impl<R: Read> X12Reader<R> {
             }
             return;
         };
-        let mut loc = Location {
+        // The location (five strings) is built only for a diagnostic.
+        let ic_control = &o.ic.header.control_number;
+        let group_control = o.group.as_ref().map(|g| &g.group.control_number);
+        let loc_at = |position: u32| Location {
             byte_offset: Some(offset),
-            interchange: Some(o.ic.header.control_number.clone()),
-            group: o.group.as_ref().map(|g| g.group.control_number.clone()),
+            interchange: Some(ic_control.clone()),
+            group: group_control.cloned(),
             transaction: Some(t.control_number.clone()),
             segment_id: Some("SE".into()),
+            segment_position: Some(position),
             ..Location::default()
         };
-        let range;
-        match se {
+        let range = match se {
             None => {
-                loc.segment_position = Some(t.count);
                 t.diagnostics.push(
                     Diagnostic::new(
                         &file,
@@ -1350,14 +1366,13 @@ impl<R: Read> X12Reader<R> {
                         "se-missing",
                         "the transaction set has no SE trailer",
                     )
-                    .at(loc)
+                    .at(loc_at(t.count))
                     .with_ack(AckCode::Ik5 { code: "2" }),
                 );
-                range = t.start..t.start;
+                t.start..t.start
             }
             Some(seg) => {
                 t.count += 1;
-                loc.segment_position = Some(t.count);
                 match parse_count(seg.get(1)) {
                     Some(n) if n == t.count => {}
                     Some(n) => t.diagnostics.push(
@@ -1370,13 +1385,13 @@ impl<R: Read> X12Reader<R> {
                                 t.count
                             ),
                         )
-                        .at(loc.clone())
+                        .at(loc_at(t.count))
                         .element(1, None)
                         .with_ack(AckCode::Ik5 { code: "4" }),
                     ),
                     None => t.diagnostics.push(
                         Diagnostic::new(&file, Severity::Error, "se-count", "SE01 is not a number")
-                            .at(loc.clone())
+                            .at(loc_at(t.count))
                             .element(1, None)
                             .with_ack(AckCode::Ik5 { code: "4" }),
                     ),
@@ -1389,18 +1404,18 @@ impl<R: Read> X12Reader<R> {
                             "se-control-number",
                             "SE02 does not match ST02",
                         )
-                        .at(loc)
+                        .at(loc_at(t.count))
                         .element(2, None)
                         .with_ack(AckCode::Ik5 { code: "3" }),
                     );
                 }
-                range = if t.oversized {
+                if t.oversized {
                     t.start..t.start
                 } else {
                     t.start..end
-                };
+                }
             }
-        }
+        };
         let span_range = if range.is_empty() {
             self.spans.truncate(t.span_start.min(self.spans.len()));
             self.spans.len()..self.spans.len()

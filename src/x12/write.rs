@@ -37,6 +37,42 @@ pub struct SegmentWriter<W: Write> {
     since_st: u32,
     written: u64,
     scratch: Vec<u8>,
+    /// Bytes never written raw in a value: delimiters and control characters.
+    unsafe_bytes: ByteSet,
+    /// The same, less the component and repetition separators (composite values).
+    unsafe_in_composite: ByteSet,
+}
+
+/// A set of bytes as a 256-bit mask: one lookup per byte where cleaning used to compare
+/// against every delimiter.
+#[derive(Debug, Clone, Copy)]
+struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    fn of(bytes: impl IntoIterator<Item = u8>) -> ByteSet {
+        let mut set = ByteSet([0; 4]);
+        for b in bytes {
+            if let Some(word) = set.0.get_mut(usize::from(b >> 6)) {
+                *word |= 1 << (b & 63);
+            }
+        }
+        set
+    }
+
+    fn without(mut self, bytes: impl IntoIterator<Item = u8>) -> ByteSet {
+        for b in bytes {
+            if let Some(word) = self.0.get_mut(usize::from(b >> 6)) {
+                *word &= !(1 << (b & 63));
+            }
+        }
+        self
+    }
+
+    fn contains(self, b: u8) -> bool {
+        self.0
+            .get(usize::from(b >> 6))
+            .is_some_and(|w| (w >> (b & 63)) & 1 == 1)
+    }
 }
 
 impl<W: Write> SegmentWriter<W> {
@@ -55,6 +91,14 @@ impl<W: Write> SegmentWriter<W> {
             since_st: 0,
             written: 0,
             scratch: Vec::with_capacity(256),
+            unsafe_bytes: ByteSet::of(
+                (0..0x20u8)
+                    .chain([0x7f, delims.element, delims.component, delims.segment])
+                    .chain(delims.repetition),
+            ),
+            // Separators may be control characters; in a composite they are kept.
+            unsafe_in_composite: ByteSet::of((0..0x20u8).chain([delims.element, delims.segment]))
+                .without([delims.component].into_iter().chain(delims.repetition)),
         }
     }
 
@@ -76,12 +120,16 @@ impl<W: Write> SegmentWriter<W> {
     /// Makes a value safe: delimiters and control characters become spaces; trailing spaces go.
     pub fn clean_into(&self, value: &str, buf: &mut Vec<u8>) {
         let start = buf.len();
-        for &b in value.as_bytes() {
-            if self.delims.is_delimiter(b) || b < 0x20 || b == 0x7f {
-                buf.push(b' ');
-            } else {
-                buf.push(b);
-            }
+        let set = self.unsafe_bytes;
+        if value.bytes().any(|b| set.contains(b)) {
+            buf.extend(
+                value
+                    .bytes()
+                    .map(|b| if set.contains(b) { b' ' } else { b }),
+            );
+        } else {
+            // The usual case: nothing to replace, one copy.
+            buf.extend_from_slice(value.as_bytes());
         }
         while buf.len() > start && buf.last() == Some(&b' ') {
             buf.pop();
@@ -139,14 +187,8 @@ impl<W: Write> SegmentWriter<W> {
             for e in elements.iter().take(last + 1) {
                 buf.push(self.delims.element);
                 if composite {
-                    for &b in e.as_bytes() {
-                        let keep = b == self.delims.component || Some(b) == self.delims.repetition;
-                        if !keep && (self.delims.is_delimiter(b) || b < 0x20) {
-                            buf.push(b' ');
-                        } else {
-                            buf.push(b);
-                        }
-                    }
+                    let set = self.unsafe_in_composite;
+                    buf.extend(e.bytes().map(|b| if set.contains(b) { b' ' } else { b }));
                 } else {
                     self.clean_into(e, &mut buf);
                 }
@@ -250,6 +292,25 @@ mod tests {
         w.segment_composite("SV1", &[&comp, "1200"]).unwrap();
         let out = String::from_utf8(w.into_inner().unwrap()).unwrap();
         assert_eq!(out, "UM*HS*I~MSG*A B C D E~SV1*HC:73721*1200~");
+    }
+
+    #[test]
+    fn control_character_separators_survive_in_composites_only() {
+        let d = Delimiters {
+            element: 0x1d,
+            repetition: Some(0x1e),
+            component: 0x1f,
+            segment: b'\n',
+        };
+        let mut w = SegmentWriter::new(Vec::new(), d, LineEnding::None);
+        let comp = w.composite(&["HC", "73721"]);
+        w.segment_composite("SV1", &[&comp, "1\u{1f}2"]).unwrap();
+        w.segment("MSG", &["tab\there\u{7f}"]).unwrap();
+        let out = w.into_inner().unwrap();
+        assert_eq!(
+            out,
+            b"SV1\x1dHC\x1f73721\x1d1\x1f2\nMSG\x1dtab here\n".to_vec()
+        );
     }
 
     #[test]
