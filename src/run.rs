@@ -676,9 +676,11 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
         let mut reader = X12Reader::new(&mut hashing, Arc::clone(&name), opts);
         let mut renderer = RowRenderer::default();
         while let Some(chunk) = reader.next_chunk()? {
-            let results = chunk_units(&chunk)
-                .map(|u| process_unit(&name, &stem, &chunk, u, ev, &mut renderer))
-                .collect();
+            let mut results = Vec::with_capacity(chunk.items.len());
+            results.extend(
+                chunk_units(&chunk)
+                    .map(|u| process_unit(&name, &stem, &chunk, u, ev, &mut renderer)),
+            );
             out.write(c, &chunk, results)?;
         }
     } else {

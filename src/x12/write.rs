@@ -49,14 +49,16 @@ pub struct SegmentWriter<W: Write> {
 struct ByteSet([u64; 4]);
 
 impl ByteSet {
-    fn of(bytes: impl IntoIterator<Item = u8>) -> ByteSet {
-        let mut set = ByteSet([0; 4]);
+    /// Bytes 0x00 to 0x1F.
+    const CONTROLS: ByteSet = ByteSet([0xFFFF_FFFF, 0, 0, 0]);
+
+    fn with(mut self, bytes: impl IntoIterator<Item = u8>) -> ByteSet {
         for b in bytes {
-            if let Some(word) = set.0.get_mut(usize::from(b >> 6)) {
+            if let Some(word) = self.0.get_mut(usize::from(b >> 6)) {
                 *word |= 1 << (b & 63);
             }
         }
-        set
+        self
     }
 
     fn without(mut self, bytes: impl IntoIterator<Item = u8>) -> ByteSet {
@@ -91,13 +93,12 @@ impl<W: Write> SegmentWriter<W> {
             since_st: 0,
             written: 0,
             scratch: Vec::with_capacity(256),
-            unsafe_bytes: ByteSet::of(
-                (0..0x20u8)
-                    .chain([0x7f, delims.element, delims.component, delims.segment])
-                    .chain(delims.repetition),
-            ),
+            unsafe_bytes: ByteSet::CONTROLS
+                .with([0x7f, delims.element, delims.component, delims.segment])
+                .with(delims.repetition),
             // Separators may be control characters; in a composite they are kept.
-            unsafe_in_composite: ByteSet::of((0..0x20u8).chain([delims.element, delims.segment]))
+            unsafe_in_composite: ByteSet::CONTROLS
+                .with([delims.element, delims.segment])
                 .without([delims.component].into_iter().chain(delims.repetition)),
         }
     }
