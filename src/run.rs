@@ -12,6 +12,7 @@ use crate::eval::{Decision, Evaluator};
 use crate::fax::{FaxReader, FaxRow};
 use crate::intake::{decode_278, sniff, Decoded, InputKind};
 use crate::model::{classify, TxnClass};
+use crate::policy::Outcome;
 use crate::request::{file_stem, AuthRequest};
 use crate::write::ack::{AckFile, TxnAck};
 use crate::write::reports::{RejectRow, Rendered, Reports, RowRenderer, Summary};
@@ -129,10 +130,14 @@ pub struct RunSummary {
 }
 
 enum TxnResult {
+    /// A decided request, reduced to what the writer needs: the request and decision are
+    /// dropped in the worker that made them (their summary counts go to the worker's
+    /// partial summary), so few allocations cross threads and a chunk's results stay small.
     Decided {
         ack: TxnAck,
-        request: Box<AuthRequest>,
-        decision: Box<Decision>,
+        outcome: Outcome,
+        request_id: String,
+        certificate: Option<String>,
         response: Vec<u8>,
         rows: Rendered,
     },
@@ -218,6 +223,7 @@ fn process_unit(
     unit: &TransactionUnit,
     ev: &Evaluator,
     renderer: &mut RowRenderer,
+    summary: &mut Summary,
 ) -> TxnResult {
     let reject = |ack: Option<TxnAck>, d: Option<&Diagnostic>| TxnResult::Rejected {
         ack,
@@ -306,13 +312,17 @@ fn process_unit(
     )
     .and_then(|response| Ok((response, renderer.render(&request, &decision)?)));
     match rendered {
-        Ok((response, rows)) => TxnResult::Decided {
-            ack,
-            request,
-            decision: Box::new(decision),
-            response,
-            rows,
-        },
+        Ok((response, rows)) => {
+            summary.add(&request, &decision);
+            TxnResult::Decided {
+                ack,
+                outcome: decision.outcome,
+                request_id: std::mem::take(&mut request.request_id),
+                certificate: decision.certification_number,
+                response,
+                rows,
+            }
+        }
         Err(e) => TxnResult::Rejected {
             ack: Some(ack),
             reason: format!("the response could not be written: {e}"),
@@ -380,12 +390,11 @@ impl Ctx<'_> {
 impl Ctx<'_> {
     /// Records a certification number; a repeat is reported (it would mean two requests
     /// share an id, which unique stems prevent).
-    fn certificate(&mut self, d: &Decision) {
-        if let Some(n) = &d.certification_number {
+    fn certificate(&mut self, number: Option<&str>, request_id: &str) {
+        if let Some(n) = number {
             if !self.certificates.insert(n) {
                 eprintln!(
-                    "umbatch: error: certification number {n} was given twice in this run (request {})",
-                    d.request_id
+                    "umbatch: error: certification number {n} was given twice in this run (request {request_id})"
                 );
             }
         }
@@ -504,7 +513,14 @@ struct ChunkOutputs<'o> {
 impl ChunkOutputs<'_> {
     /// Writes one chunk: envelopes, acknowledgments, responses and report rows, in input
     /// order (`results` holds one entry per transaction of the chunk, in order).
-    fn write(&mut self, c: &mut Ctx<'_>, chunk: &Chunk, results: Vec<TxnResult>) -> io::Result<()> {
+    fn write(
+        &mut self,
+        c: &mut Ctx<'_>,
+        chunk: &Chunk,
+        results: Vec<TxnResult>,
+        summary: Summary,
+    ) -> io::Result<()> {
+        c.reports.summary.merge(summary);
         let ChunkOutputs {
             resp,
             acks,
@@ -556,17 +572,18 @@ impl ChunkOutputs<'_> {
                     match result {
                         TxnResult::Decided {
                             ack,
-                            request,
-                            decision,
+                            outcome,
+                            request_id,
+                            certificate,
                             response,
                             rows,
                         } => {
                             acks.transaction(&ack);
                             resp.transaction(&response)?;
-                            c.certificate(&decision);
-                            c.reports.write_rendered(&request, &decision, &rows)?;
+                            c.certificate(certificate.as_deref(), &request_id);
+                            c.reports.write_rows(outcome, &rows)?;
                             rep.decided += 1;
-                            count_outcome(&mut rep.outcomes, decision.outcome.as_str());
+                            count_outcome(&mut rep.outcomes, outcome.as_str());
                         }
                         TxnResult::Rejected {
                             ack,
@@ -677,19 +694,21 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
         let mut renderer = RowRenderer::default();
         while let Some(chunk) = reader.next_chunk()? {
             let mut results = Vec::with_capacity(chunk.items.len());
+            let mut summary = Summary::default();
             results.extend(
-                chunk_units(&chunk)
-                    .map(|u| process_unit(&name, &stem, &chunk, u, ev, &mut renderer)),
+                chunk_units(&chunk).map(|u| {
+                    process_unit(&name, &stem, &chunk, u, ev, &mut renderer, &mut summary)
+                }),
             );
-            out.write(c, &chunk, results)?;
+            out.write(c, &chunk, results, summary)?;
         }
     } else {
         // Three stages overlap: a reader thread cuts chunks, a decider thread fans each chunk
         // over the pool, and this thread writes the previous chunk's results in input order.
         // Bounded channels keep at most a few chunks in memory.
         let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<io::Result<Chunk>>(2);
-        let (done_tx, done_rx) =
-            std::sync::mpsc::sync_channel::<io::Result<(Chunk, Vec<TxnResult>)>>(1);
+        type Decided = io::Result<(Chunk, Vec<TxnResult>, Summary)>;
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Decided>(1);
         let reader_name = Arc::clone(&name);
         let hashing_ref = &mut hashing;
         let (name_ref, stem_ref) = (&name, &stem);
@@ -716,15 +735,31 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                 for chunk in chunk_rx {
                     let decided = chunk.map(|chunk| {
                         let units: Vec<&TransactionUnit> = chunk_units(&chunk).collect();
-                        let results = pool.install(|| {
+                        // Each split keeps its own renderer and partial summary; splits are
+                        // joined in input order.
+                        let (results, summary) = pool.install(|| {
                             units
                                 .par_iter()
-                                .map_init(RowRenderer::default, |r, u| {
-                                    process_unit(name_ref, stem_ref, &chunk, u, ev, r)
-                                })
-                                .collect()
+                                .fold(
+                                    || (Vec::new(), Summary::default(), RowRenderer::default()),
+                                    |(mut v, mut s, mut r), u| {
+                                        v.push(process_unit(
+                                            name_ref, stem_ref, &chunk, u, ev, &mut r, &mut s,
+                                        ));
+                                        (v, s, r)
+                                    },
+                                )
+                                .map(|(v, s, _)| (v, s))
+                                .reduce(
+                                    || (Vec::new(), Summary::default()),
+                                    |(mut a, mut sa), (b, sb)| {
+                                        a.extend(b);
+                                        sa.merge(sb);
+                                        (a, sa)
+                                    },
+                                )
                         });
-                        (chunk, results)
+                        (chunk, results, summary)
                     });
                     if done_tx.send(decided).is_err() {
                         break;
@@ -732,8 +767,8 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                 }
             });
             for decided in done_rx {
-                let (chunk, results) = decided?;
-                out.write(c, &chunk, results)?;
+                let (chunk, results, summary) = decided?;
+                out.write(c, &chunk, results, summary)?;
             }
             Ok(())
         })?;
@@ -805,7 +840,7 @@ fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                 match r {
                     Ok(done) => {
                         let (req, d, rows) = done?;
-                        c.certificate(&d);
+                        c.certificate(d.certification_number.as_deref(), &d.request_id);
                         c.reports.write_rendered(&req, &d, &rows)?;
                         rep.decided += 1;
                         count_outcome(&mut rep.outcomes, d.outcome.as_str());

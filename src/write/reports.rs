@@ -153,6 +153,14 @@ impl MinuteHistogram {
         self.total += u64::from(minutes);
     }
 
+    fn merge(&mut self, other: MinuteHistogram) {
+        for (m, c) in other.counts {
+            *self.counts.entry(m).or_default() += c;
+        }
+        self.n += other.n;
+        self.total += other.total;
+    }
+
     /// The value at 0-based rank `k` in sorted order.
     fn nth(&self, k: u64) -> u32 {
         let mut seen = 0;
@@ -203,7 +211,9 @@ pub struct Metrics {
 }
 
 impl Summary {
-    fn add(&mut self, r: &AuthRequest, d: &Decision) {
+    /// Counts one decided request. Workers count into their own summary and the writer
+    /// merges them ([`Summary::merge`]): every figure is a sum, so the order does not matter.
+    pub fn add(&mut self, r: &AuthRequest, d: &Decision) {
         bump(&mut self.by_outcome, d.outcome.as_str());
         bump(&mut self.by_plan, d.plan_id.as_deref().unwrap_or("(none)"));
         bump(&mut self.by_source, r.provenance.kind.as_str());
@@ -226,6 +236,27 @@ impl Summary {
         } else {
             self.standard_minutes.push(minutes);
         }
+    }
+
+    /// Adds another summary's counts to this one.
+    pub fn merge(&mut self, other: Summary) {
+        let maps = [
+            (&mut self.by_outcome, other.by_outcome),
+            (&mut self.by_plan, other.by_plan),
+            (&mut self.by_source, other.by_source),
+            (&mut self.by_reason, other.by_reason),
+            (&mut self.rejects_by_level, other.rejects_by_level),
+        ];
+        for (mine, theirs) in maps {
+            for (k, n) in theirs {
+                *mine.entry(k).or_default() += n;
+            }
+        }
+        self.clocks_met += other.clocks_met;
+        self.clocks_missed += other.clocks_missed;
+        self.decided += other.decided;
+        self.standard_minutes.merge(other.standard_minutes);
+        self.expedited_minutes.merge(other.expedited_minutes);
     }
 
     fn finish(&mut self) {
@@ -326,13 +357,23 @@ pub struct RowRenderer {
     scratch: String,
 }
 
-/// The buffer the CSV writer fills; the renderer takes it after each request.
+/// The buffer the CSV writer fills; the renderer takes it after each request. (A mutex so
+/// a renderer can move between rayon workers; the csv writer buffers, so it is taken a few
+/// times per request and never contended.)
 #[derive(Clone, Default)]
-struct Shared(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 impl Write for Shared {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(buf);
+        self.lock().extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -358,13 +399,13 @@ impl RowRenderer {
     /// Takes everything rendered since the last call.
     fn take(&mut self) -> io::Result<Vec<u8>> {
         self.w.flush()?;
-        Ok(std::mem::take(&mut *self.buf.0.borrow_mut()))
+        Ok(std::mem::take(&mut *self.buf.lock()))
     }
 
     /// Bytes rendered so far (after a flush).
     fn len(&mut self) -> io::Result<usize> {
         self.w.flush()?;
-        Ok(self.buf.0.borrow().len())
+        Ok(self.buf.lock().len())
     }
 
     fn row<T: Serialize>(&mut self, row: &T) -> io::Result<Vec<u8>> {
@@ -510,7 +551,7 @@ impl RowRenderer {
 
     /// Renders every report row of a decided request.
     pub fn render(&mut self, r: &AuthRequest, d: &Decision) -> io::Result<Rendered> {
-        self.buf.0.borrow_mut().reserve(2048);
+        self.buf.lock().reserve(2048);
         self.decision_cells(r, d)?;
         self.end_row()?;
         let decision_end = self.len()?;
@@ -643,15 +684,23 @@ impl Reports {
         }
     }
 
-    /// Writes the pre-rendered rows of one decided request.
+    /// Writes the pre-rendered rows of one decided request and counts it in the summary.
     pub fn write_rendered(
         &mut self,
         r: &AuthRequest,
         d: &Decision,
         rows: &Rendered,
     ) -> io::Result<()> {
+        self.write_rows(d.outcome, rows)?;
+        self.summary.add(r, d);
+        Ok(())
+    }
+
+    /// Writes the pre-rendered rows of one decided request; the caller counts it (workers
+    /// fill partial summaries that are merged with [`Summary::merge`]).
+    pub fn write_rows(&mut self, outcome: Outcome, rows: &Rendered) -> io::Result<()> {
         self.put(DECISIONS, rows.decision())?;
-        let target = match d.outcome {
+        let target = match outcome {
             Outcome::Approved | Outcome::Modified => Some(APPROVALS),
             Outcome::Pended | Outcome::ContactPayer => Some(PENDS),
             Outcome::Denied => Some(DENIALS),
@@ -662,16 +711,11 @@ impl Reports {
             self.put(t, rows.decision())?;
         }
         if !rows.reject().is_empty() {
-            *self
-                .summary
-                .rejects_by_level
-                .entry("request".into())
-                .or_default() += 1;
+            bump(&mut self.summary.rejects_by_level, "request");
             self.put(REJECTS, rows.reject())?;
         }
         self.put(RETRO, rows.retro())?;
         self.put(LINES, rows.lines())?;
-        self.summary.add(r, d);
         Ok(())
     }
 
@@ -778,7 +822,45 @@ const LINE_HEADER: &[&str] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::MinuteHistogram;
+    use super::{MinuteHistogram, Summary};
+
+    #[test]
+    fn partial_summaries_merge_to_the_same_figures_in_any_order() {
+        let part = |outcome: &str, minutes: &[u32]| {
+            let mut s = Summary::default();
+            s.by_outcome.insert(outcome.into(), minutes.len() as u64);
+            s.decided = minutes.len() as u64;
+            s.clocks_met = 1;
+            for &m in minutes {
+                s.standard_minutes.push(m);
+            }
+            s
+        };
+        let merged = |order: [usize; 3]| {
+            let parts = [
+                part("approved", &[60, 120]),
+                part("denied", &[600]),
+                part("approved", &[180]),
+            ];
+            let mut all = Summary::default();
+            let mut parts: Vec<Option<Summary>> = parts.into_iter().map(Some).collect();
+            for i in order {
+                all.merge(parts[i].take().unwrap());
+            }
+            all.finish();
+            all
+        };
+        for order in [[0, 1, 2], [2, 0, 1], [1, 2, 0]] {
+            let s = merged(order);
+            assert_eq!(s.by_outcome.get("approved"), Some(&3));
+            assert_eq!(s.by_outcome.get("denied"), Some(&1));
+            assert_eq!((s.decided, s.clocks_met), (4, 3));
+            // Minutes 60, 120, 180, 600: median 150 min, average 240 min.
+            assert_eq!(s.metrics.standard_median_hours, 2.5);
+            assert_eq!(s.metrics.standard_average_hours, 4.0);
+            assert_eq!(s.metrics.standard_count, 4);
+        }
+    }
 
     fn of(values: &[u32]) -> MinuteHistogram {
         let mut h = MinuteHistogram::default();
