@@ -776,8 +776,18 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
     rep.responses = resp.transactions;
     rep.acknowledgments_999 = acks.acks_999;
     rep.ta1 = acks.ta1s;
-    c.committed.extend(resp.commit()?);
-    c.committed.extend(acks.commit()?);
+    // Both files' final syncs at once.
+    let (resp_done, acks_done) = std::thread::scope(|scope| {
+        let r = scope.spawn(move || resp.commit());
+        let a = acks.commit();
+        (
+            r.join()
+                .unwrap_or_else(|_| Err(io::Error::other("commit thread failed"))),
+            a,
+        )
+    });
+    c.committed.extend(resp_done?);
+    c.committed.extend(acks_done?);
     rep.bytes = hashing.bytes;
     rep.sha256 = format!("{:x}", hashing.hash.finalize());
     Ok(())

@@ -100,7 +100,7 @@ pub struct AtomicFile {
 /// Bytes after which a file's data is synced in the background while the run goes on, so
 /// the sync that `commit` must do before renaming finds little left to write. (A 1.7 GB
 /// output synced only at the end kept the disk busy for seconds after the work was done.)
-const SYNC_EVERY: u64 = 64 << 20;
+const SYNC_EVERY: u64 = 16 << 20;
 
 /// A committed output: where it is and its size (counted while written, never re-read).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +196,25 @@ impl Write for AtomicFile {
     }
 }
 
+/// Commits several files at once: each one's final sync runs on its own thread, so the
+/// disk takes them together instead of one after the other (half a second at the end of
+/// a 1M-request run). The results come back in the order the files were given.
+pub fn commit_all(files: Vec<AtomicFile>) -> io::Result<Vec<Committed>> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .into_iter()
+            .map(|f| scope.spawn(move || f.commit()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("commit thread failed")))
+            })
+            .collect()
+    })
+}
+
 /// Waits for a background sync and returns its result.
 fn join_sync(h: std::thread::JoinHandle<io::Result<()>>) -> io::Result<()> {
     h.join()
@@ -273,5 +292,42 @@ mod tests {
         assert_eq!(std::fs::metadata(&dest).unwrap().len(), blocks << 20);
         // Only the final file is left: no partial name.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn commit_all_commits_every_file_and_keeps_their_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = ["a.csv", "b.csv", "c.csv"];
+        let files: Vec<AtomicFile> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let mut f = AtomicFile::create(&dir.path().join(n)).unwrap();
+                f.write_all(&vec![b'x'; i + 1]).unwrap();
+                f
+            })
+            .collect();
+        let done = commit_all(files).unwrap();
+        let got: Vec<(String, u64)> = done
+            .iter()
+            .map(|c| {
+                (
+                    c.path.file_name().unwrap().to_string_lossy().into_owned(),
+                    c.bytes,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a.csv".into(), 1),
+                ("b.csv".into(), 2),
+                ("c.csv".into(), 3)
+            ]
+        );
+        for n in names {
+            assert!(dir.path().join(n).exists());
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 3);
     }
 }

@@ -732,10 +732,7 @@ impl Reports {
 
     /// Renames every report to its final name.
     pub fn commit(mut self) -> io::Result<(Vec<super::Committed>, Summary)> {
-        let mut out = Vec::new();
-        for f in self.files {
-            out.push(f.commit()?);
-        }
+        let out = super::commit_all(self.files)?;
         self.summary.finish();
         Ok((out, self.summary))
     }
