@@ -501,6 +501,35 @@ fn chunk_units(chunk: &Chunk) -> impl Iterator<Item = &TransactionUnit> {
     })
 }
 
+/// Decides every transaction of a chunk over the current rayon pool. Each split keeps its
+/// own renderer and partial summary; splits are joined in input order.
+fn decide_chunk(
+    name: &Arc<str>,
+    stem: &str,
+    chunk: &Chunk,
+    ev: &Evaluator,
+) -> (Vec<TxnResult>, Summary) {
+    let units: Vec<&TransactionUnit> = chunk_units(chunk).collect();
+    units
+        .par_iter()
+        .fold(
+            || (Vec::new(), Summary::default(), RowRenderer::default()),
+            |(mut v, mut s, mut r), u| {
+                v.push(process_unit(name, stem, chunk, u, ev, &mut r, &mut s));
+                (v, s, r)
+            },
+        )
+        .map(|(v, s, _)| (v, s))
+        .reduce(
+            || (Vec::new(), Summary::default()),
+            |(mut a, mut sa), (b, sb)| {
+                a.extend(b);
+                sa.merge(sb);
+                (a, sa)
+            },
+        )
+}
+
 /// Where one X12 input's results go: its response and acknowledgment files, its report entry.
 struct ChunkOutputs<'o> {
     resp: &'o mut ResponseFile,
@@ -703,12 +732,19 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
             out.write(c, &chunk, results, summary)?;
         }
     } else {
-        // Three stages overlap: a reader thread cuts chunks, a decider thread fans each chunk
-        // over the pool, and this thread writes the previous chunk's results in input order.
-        // Bounded channels keep at most a few chunks in memory.
+        // Three stages overlap: a reader thread cuts chunks; a decider thread hands each chunk
+        // to the pool as its own task (no barrier between chunks, so workers never wait for
+        // one chunk's slowest split before starting the next); this thread writes results in
+        // input order, holding early finishers until their turn. Tokens bound the chunks in
+        // flight, so memory stays bounded whatever the input size.
+        const IN_FLIGHT: usize = 2;
         let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<io::Result<Chunk>>(2);
-        type Decided = io::Result<(Chunk, Vec<TxnResult>, Summary)>;
-        let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Decided>(1);
+        type Decided = (usize, io::Result<(Chunk, Vec<TxnResult>, Summary)>);
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<Decided>();
+        let (token_tx, token_rx) = std::sync::mpsc::channel::<()>();
+        for _ in 0..IN_FLIGHT {
+            let _ = token_tx.send(());
+        }
         let reader_name = Arc::clone(&name);
         let hashing_ref = &mut hashing;
         let (name_ref, stem_ref) = (&name, &stem);
@@ -732,43 +768,36 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                 }
             });
             scope.spawn(move || {
-                for chunk in chunk_rx {
-                    let decided = chunk.map(|chunk| {
-                        let units: Vec<&TransactionUnit> = chunk_units(&chunk).collect();
-                        // Each split keeps its own renderer and partial summary; splits are
-                        // joined in input order.
-                        let (results, summary) = pool.install(|| {
-                            units
-                                .par_iter()
-                                .fold(
-                                    || (Vec::new(), Summary::default(), RowRenderer::default()),
-                                    |(mut v, mut s, mut r), u| {
-                                        v.push(process_unit(
-                                            name_ref, stem_ref, &chunk, u, ev, &mut r, &mut s,
-                                        ));
-                                        (v, s, r)
-                                    },
-                                )
-                                .map(|(v, s, _)| (v, s))
-                                .reduce(
-                                    || (Vec::new(), Summary::default()),
-                                    |(mut a, mut sa), (b, sb)| {
-                                        a.extend(b);
-                                        sa.merge(sb);
-                                        (a, sa)
-                                    },
-                                )
+                pool.in_place_scope(|tasks| {
+                    for (seq, chunk) in chunk_rx.into_iter().enumerate() {
+                        if token_rx.recv().is_err() {
+                            break; // the writer stopped
+                        }
+                        let done_tx = done_tx.clone();
+                        tasks.spawn(move |_| {
+                            let decided = chunk.map(|chunk| {
+                                let (results, summary) =
+                                    decide_chunk(name_ref, stem_ref, &chunk, ev);
+                                (chunk, results, summary)
+                            });
+                            let _ = done_tx.send((seq, decided));
                         });
-                        (chunk, results, summary)
-                    });
-                    if done_tx.send(decided).is_err() {
-                        break;
                     }
-                }
+                });
             });
-            for decided in done_rx {
-                let (chunk, results, summary) = decided?;
-                out.write(c, &chunk, results, summary)?;
+            // Owned here so that an early return (a write error) drops them first: the
+            // decider then sees no more tokens and stops, and the reader sees no receiver.
+            let (token_tx, done_rx) = (token_tx, done_rx);
+            let mut waiting = BTreeMap::new();
+            let mut next = 0usize;
+            for (seq, decided) in done_rx {
+                waiting.insert(seq, decided);
+                while let Some(decided) = waiting.remove(&next) {
+                    let (chunk, results, summary) = decided?;
+                    out.write(c, &chunk, results, summary)?;
+                    next += 1;
+                    let _ = token_tx.send(());
+                }
             }
             Ok(())
         })?;
