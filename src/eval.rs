@@ -106,7 +106,7 @@ pub struct Decision {
     /// When the decision is due.
     pub due_by: Option<NaiveDateTime>,
     /// The clock that set `due_by`.
-    pub clock_id: Option<String>,
+    pub clock_id: Option<Arc<str>>,
     /// The decision time is past `due_by`.
     pub past_due: bool,
     /// Items missing (pends for information).
@@ -714,7 +714,18 @@ impl Evaluator {
         h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         h ^= h >> 31;
-        format!("{}{h:016X}", self.policy.certification_prefix)
+        let prefix = &self.policy.certification_prefix;
+        let mut n = String::with_capacity(prefix.len() + 16);
+        n.push_str(prefix);
+        for shift in (0..16).rev() {
+            let digit = ((h >> (shift * 4)) & 0xF) as u8;
+            n.push(char::from(if digit < 10 {
+                b'0' + digit
+            } else {
+                b'A' + digit - 10
+            }));
+        }
+        n
     }
 
     /// Decides one request.
@@ -822,7 +833,7 @@ impl Evaluator {
             if self.holds(&k.when, r, &f, &r.procedure_codes, r.units) {
                 let due = p.calendar.add(r.submitted_at, k.due);
                 due_by = Some(due);
-                clock_id = Some(k.id.to_string());
+                clock_id = Some(Arc::clone(&k.id));
                 fired.push(Fired {
                     id: Arc::clone(&k.id),
                     stage: "clock",
