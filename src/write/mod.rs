@@ -97,10 +97,15 @@ pub struct AtomicFile {
     syncing: Option<std::thread::JoinHandle<io::Result<()>>>,
 }
 
-/// Bytes after which a file's data is synced in the background while the run goes on, so
-/// the sync that `commit` must do before renaming finds little left to write. (A 1.7 GB
-/// output synced only at the end kept the disk busy for seconds after the work was done.)
+/// Once a file is past [`SYNC_AFTER`], its data is synced in the background every this many
+/// bytes while the run goes on, so the sync that `commit` must do before renaming finds
+/// little left to write. (A 1.7 GB output synced only at the end kept the disk busy for
+/// seconds after the work was done.)
 const SYNC_EVERY: u64 = 16 << 20;
+
+/// Smaller files are synced only at commit: syncing while a file is still being appended
+/// stalls its writer, which costs more than it saves on a short run.
+const SYNC_AFTER: u64 = 64 << 20;
 
 /// A committed output: where it is and its size (counted while written, never re-read).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,7 +185,7 @@ impl Write for AtomicFile {
                 let n = w.write(buf)?;
                 self.bytes += n as u64;
                 self.unsynced += n as u64;
-                if self.unsynced >= SYNC_EVERY {
+                if self.unsynced >= SYNC_EVERY && self.bytes >= SYNC_AFTER {
                     self.sync_in_background()?;
                 }
                 Ok(n)
@@ -278,7 +283,7 @@ mod tests {
         let dest = dir.path().join("big.x12");
         let mut f = AtomicFile::create(&dest).unwrap();
         let block = vec![b'x'; 1 << 20];
-        let blocks = (SYNC_EVERY >> 20) + 3;
+        let blocks = (SYNC_AFTER >> 20) + 3;
         for _ in 0..blocks {
             f.write_all(&block).unwrap();
         }
