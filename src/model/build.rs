@@ -569,7 +569,8 @@ impl<'s, 'c> Builder<'s, 'c> {
     }
 
     fn check_text(&mut self, seg: &Segment<'_>, pos: u32) {
-        if std::str::from_utf8(seg.raw()).is_ok() {
+        // Segments of a transaction that was valid UTF-8 were validated once, when read.
+        if seg.is_text() || std::str::from_utf8(seg.raw()).is_ok() {
             return;
         }
         let bad = seg

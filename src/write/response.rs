@@ -157,8 +157,8 @@ fn find_after<'s, 'i>(
 ) -> impl Iterator<Item = &'s Segment<'i>> {
     segs.iter()
         .skip(pos as usize)
-        .take_while(move |s| !stop.contains(&s.id_str()))
-        .filter(move |s| s.id_str() == id)
+        .take_while(move |s| !stop.iter().any(|x| s.is(x)))
+        .filter(move |s| s.is(id))
 }
 
 /// Renders the 278 response transaction (ST…SE) for a decided request.
