@@ -508,7 +508,7 @@ fn decide_chunk(
     stem: &str,
     chunk: &Chunk,
     ev: &Evaluator,
-) -> (Vec<TxnResult>, Summary) {
+) -> (ChunkResults, Summary) {
     let units: Vec<&TransactionUnit> = chunk_units(chunk).collect();
     units
         .par_iter()
@@ -519,16 +519,20 @@ fn decide_chunk(
                 (v, s, r)
             },
         )
-        .map(|(v, s, _)| (v, s))
+        .map(|(v, s, _)| (ChunkResults::from([v]), s))
         .reduce(
-            || (Vec::new(), Summary::default()),
-            |(mut a, mut sa), (b, sb)| {
-                a.extend(b);
+            || (ChunkResults::new(), Summary::default()),
+            |(mut a, mut sa), (mut b, sb)| {
+                // Linking, not copying: results are moved once, when the writer takes them.
+                a.append(&mut b);
                 sa.merge(sb);
                 (a, sa)
             },
         )
 }
+
+/// A chunk's results in input order: the per-split vectors, linked.
+type ChunkResults = std::collections::LinkedList<Vec<TxnResult>>;
 
 /// Where one X12 input's results go: its response and acknowledgment files, its report entry.
 struct ChunkOutputs<'o> {
@@ -546,7 +550,7 @@ impl ChunkOutputs<'_> {
         &mut self,
         c: &mut Ctx<'_>,
         chunk: &Chunk,
-        results: Vec<TxnResult>,
+        results: ChunkResults,
         summary: Summary,
     ) -> io::Result<()> {
         c.reports.summary.merge(summary);
@@ -558,7 +562,7 @@ impl ChunkOutputs<'_> {
             verbose,
         } = self;
         let (name, verbose): (&str, bool) = (name, *verbose);
-        let mut results = results.into_iter();
+        let mut results = results.into_iter().flatten();
         for item in &chunk.items {
             match item {
                 Item::InterchangeStart(ic) => {
@@ -729,7 +733,7 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                     process_unit(&name, &stem, &chunk, u, ev, &mut renderer, &mut summary)
                 }),
             );
-            out.write(c, &chunk, results, summary)?;
+            out.write(c, &chunk, ChunkResults::from([results]), summary)?;
         }
     } else {
         // Three stages overlap: a reader thread cuts chunks; a decider thread hands each chunk
@@ -739,7 +743,7 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
         // flight, so memory stays bounded whatever the input size.
         const IN_FLIGHT: usize = 2;
         let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<io::Result<Chunk>>(2);
-        type Decided = (usize, io::Result<(Chunk, Vec<TxnResult>, Summary)>);
+        type Decided = (usize, io::Result<(Chunk, ChunkResults, Summary)>);
         let (done_tx, done_rx) = std::sync::mpsc::channel::<Decided>();
         let (token_tx, token_rx) = std::sync::mpsc::channel::<()>();
         for _ in 0..IN_FLIGHT {
