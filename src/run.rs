@@ -734,6 +734,7 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                 }),
             );
             out.write(c, &chunk, ChunkResults::from([results]), summary)?;
+            reader.recycle(chunk);
         }
     } else {
         // Three stages overlap: a reader thread cuts chunks; a decider thread hands each chunk
@@ -746,6 +747,8 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
         type Decided = (usize, io::Result<(Chunk, ChunkResults, Summary)>);
         let (done_tx, done_rx) = std::sync::mpsc::channel::<Decided>();
         let (token_tx, token_rx) = std::sync::mpsc::channel::<()>();
+        // Written chunks go back to the reader, whose next chunks reuse their buffers.
+        let (recycle_tx, recycle_rx) = std::sync::mpsc::channel::<Chunk>();
         for _ in 0..IN_FLIGHT {
             let _ = token_tx.send(());
         }
@@ -756,6 +759,9 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
             scope.spawn(move || {
                 let mut reader = X12Reader::new(hashing_ref, reader_name, opts);
                 loop {
+                    while let Ok(done) = recycle_rx.try_recv() {
+                        reader.recycle(done);
+                    }
                     let next = reader.next_chunk().transpose();
                     let stop = !matches!(next, Some(Ok(_)));
                     match next {
@@ -799,6 +805,7 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                 while let Some(decided) = waiting.remove(&next) {
                     let (chunk, results, summary) = decided?;
                     out.write(c, &chunk, results, summary)?;
+                    let _ = recycle_tx.send(chunk);
                     next += 1;
                     let _ = token_tx.send(());
                 }

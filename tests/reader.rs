@@ -156,3 +156,47 @@ fn oversized_transactions_are_rejected_without_keeping_them() {
     let codes: Vec<_> = c.diagnostics.items().iter().map(|d| d.code).collect();
     assert_eq!(codes, vec!["transaction-too-large"]);
 }
+
+#[test]
+fn recycled_chunks_give_the_same_transactions_and_segments() {
+    let mut big = Vec::new();
+    umbatch::gen::write_x12(
+        &mut big,
+        &umbatch::gen::X12GenOptions {
+            transactions: 300,
+            per_interchange: 70,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // Every transaction as (offset, ST02, its segments' raw bytes), reading in small chunks
+    // with or without handing each chunk back to the reader.
+    let read = |recycle: bool| {
+        let opts = ReaderOptions {
+            chunk_bytes: 4096,
+            ..ReaderOptions::default()
+        };
+        let mut reader = umbatch::x12::X12Reader::new(&big[..], Arc::from("g"), opts);
+        let mut out = Vec::new();
+        let mut chunks = 0;
+        while let Some(chunk) = reader.next_chunk().unwrap() {
+            chunks += 1;
+            for item in &chunk.items {
+                if let umbatch::x12::Item::Transaction(u) = item {
+                    let segs: Vec<Vec<u8>> = u.segments(&chunk).map(|s| s.raw().to_vec()).collect();
+                    out.push((u.offset, u.control_number.clone(), segs));
+                }
+            }
+            if recycle {
+                reader.recycle(chunk);
+            }
+        }
+        (chunks, out)
+    };
+    let (n_plain, plain) = read(false);
+    let (n_recycled, recycled) = read(true);
+    assert!(n_plain > 10, "small chunks: {n_plain}");
+    assert_eq!(n_plain, n_recycled);
+    assert_eq!(plain.len(), 300);
+    assert_eq!(plain, recycled);
+}

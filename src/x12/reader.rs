@@ -343,6 +343,8 @@ pub struct X12Reader<R> {
     open: Option<OpenInterchange>,
     items: Vec<Item>,
     spans: Vec<Span>,
+    /// Buffers of a chunk the caller has finished with (see [`X12Reader::recycle`]).
+    spare: Option<Chunk>,
     interchanges: u32,
     isa13_seen: HashSet<String>,
     skipped_from: Option<u64>,
@@ -402,6 +404,7 @@ impl<R: Read> X12Reader<R> {
             open: None,
             items: Vec::new(),
             spans: Vec::new(),
+            spare: None,
             interchanges: 0,
             isa13_seen: HashSet::new(),
             skipped_from: None,
@@ -468,31 +471,49 @@ impl<R: Read> X12Reader<R> {
             _ => self.pos,
         };
         let keep_from = keep_from.min(self.buf.len());
-        let rest = self.buf.split_off(keep_from);
-        let bytes = std::mem::replace(&mut self.buf, rest);
+        // The next chunk's buffers: a returned chunk's, else new ones sized like this chunk
+        // (growing them by doubling means copies and freshly faulted pages every chunk).
+        let (mut next_bytes, mut next_spans, next_items) = match self.spare.take() {
+            Some(c) => (c.bytes, c.spans, c.items),
+            None => (
+                Vec::with_capacity(self.buf.len()),
+                Vec::with_capacity(self.spans.len()),
+                Vec::with_capacity(self.items.len()),
+            ),
+        };
+        next_bytes.clear();
+        next_bytes.extend_from_slice(self.buf.get(keep_from..).unwrap_or_default());
+        self.buf.truncate(keep_from);
+        let bytes = std::mem::replace(&mut self.buf, next_bytes);
         let open_from = self
             .open
             .as_ref()
             .and_then(|o| o.txn.as_ref())
             .map(|t| t.span_start.min(self.spans.len()))
             .unwrap_or(self.spans.len());
-        let mut open_spans = self.spans.split_off(open_from);
         let shift = keep_from as u32;
-        for sp in &mut open_spans {
-            sp.start = sp.start.saturating_sub(shift);
-            sp.end = sp.end.saturating_sub(shift);
-        }
+        next_spans.clear();
+        next_spans.extend(
+            self.spans
+                .get(open_from..)
+                .unwrap_or_default()
+                .iter()
+                .map(|sp| {
+                    let mut sp = *sp;
+                    sp.start = sp.start.saturating_sub(shift);
+                    sp.end = sp.end.saturating_sub(shift);
+                    sp
+                }),
+        );
+        self.spans.truncate(open_from);
+        let mut next_items = next_items;
+        next_items.clear();
         let chunk = Chunk {
             bytes,
-            spans: std::mem::replace(&mut self.spans, open_spans),
+            spans: std::mem::replace(&mut self.spans, next_spans),
             base: self.base,
-            items: std::mem::take(&mut self.items),
+            items: std::mem::replace(&mut self.items, next_items),
         };
-        // The next chunk will be about as large: size the buffers once instead of letting
-        // them double their way up (each step a copy and freshly faulted pages).
-        self.buf.reserve(chunk.bytes.len());
-        self.spans.reserve(chunk.spans.len());
-        self.items.reserve(chunk.items.len());
         self.base += keep_from as u64;
         self.pos -= keep_from;
         if let Some(t) = self.open.as_mut().and_then(|o| o.txn.as_mut()) {
@@ -500,6 +521,14 @@ impl<R: Read> X12Reader<R> {
             t.span_start = 0;
         }
         chunk
+    }
+
+    /// Gives back a chunk the caller is done with, so its buffers hold the next chunk: a long
+    /// run then reuses the same few megabytes instead of faulting in fresh pages per chunk.
+    pub fn recycle(&mut self, chunk: Chunk) {
+        if self.spare.is_none() {
+            self.spare = Some(chunk);
+        }
     }
 
     fn diag(&self, severity: Severity, code: &'static str, msg: impl Into<String>) -> Diagnostic {
