@@ -132,6 +132,8 @@ pub fn check_x12<R: Read>(src: R, file: Arc<str>, opts: ReaderOptions) -> io::Re
                 Item::InterchangeEnd(e) => result.diagnostics.extend(e.diagnostics.iter().cloned()),
             }
         }
+        // Its buffers hold the next chunk.
+        reader.recycle(chunk);
     }
     Ok(result)
 }
