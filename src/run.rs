@@ -292,11 +292,16 @@ fn process_unit(
         .as_ref()
         .map(|g| g.control_number.as_str())
         .unwrap_or("");
-    // Ids use the run-unique stem, so two inputs named alike in different folders never share one.
-    request.request_id = format!(
-        "{stem}:{}:{group}:{}",
-        unit.interchange.header.control_number, unit.control_number
-    );
+    // Ids use the run-unique stem, so two inputs named alike in different folders never share
+    // one; the mapping already used the file's own stem, which is the usual case.
+    let has_stem = request.request_id.starts_with(stem)
+        && request.request_id.as_bytes().get(stem.len()) == Some(&b':');
+    if !has_stem {
+        request.request_id = format!(
+            "{stem}:{}:{group}:{}",
+            unit.interchange.header.control_number, unit.control_number
+        );
+    }
     let decision = ev.decide(&request);
     let ctx = ResponseContext {
         st02: &unit.control_number,
