@@ -767,18 +767,17 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                     while let Ok(done) = recycle_rx.try_recv() {
                         reader.recycle(done);
                     }
-                    let next = reader.next_chunk().transpose();
-                    let stop = !matches!(next, Some(Ok(_)));
-                    match next {
-                        Some(item) => {
-                            if chunk_tx.send(item).is_err() {
+                    match reader.next_chunk() {
+                        Ok(Some(chunk)) => {
+                            if chunk_tx.send(Ok(chunk)).is_err() {
                                 break;
                             }
                         }
-                        None => break,
-                    }
-                    if stop {
-                        break;
+                        Ok(None) => break,
+                        Err(e) => {
+                            let _ = chunk_tx.send(Err(e));
+                            break;
+                        }
                     }
                 }
             });

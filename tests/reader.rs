@@ -117,8 +117,8 @@ fn garbage_and_binary_inputs_give_clear_errors() {
     assert_eq!(codes, vec!["isa-unreadable"]);
 }
 
-#[test]
-fn chunk_size_does_not_change_results() {
+/// 300 generated requests, 70 to an interchange.
+fn generated_300() -> Vec<u8> {
     let mut big = Vec::new();
     umbatch::gen::write_x12(
         &mut big,
@@ -129,6 +129,12 @@ fn chunk_size_does_not_change_results() {
         },
     )
     .unwrap();
+    big
+}
+
+#[test]
+fn chunk_size_does_not_change_results() {
+    let big = generated_300();
     let run = |chunk: usize| {
         let opts = ReaderOptions {
             chunk_bytes: chunk,
@@ -159,16 +165,7 @@ fn oversized_transactions_are_rejected_without_keeping_them() {
 
 #[test]
 fn recycled_chunks_give_the_same_transactions_and_segments() {
-    let mut big = Vec::new();
-    umbatch::gen::write_x12(
-        &mut big,
-        &umbatch::gen::X12GenOptions {
-            transactions: 300,
-            per_interchange: 70,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let big = generated_300();
     // Every transaction as (offset, ST02, its segments' raw bytes), reading in small chunks
     // with or without handing each chunk back to the reader.
     let read = |recycle: bool| {

@@ -4,6 +4,7 @@
 pub mod ack;
 pub mod reports;
 pub mod response;
+mod short;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};

@@ -3,6 +3,7 @@
 //! Reports are streamed row by row in input order (csv + serde); list cells are joined with
 //! `;`; dates are ISO 8601; cells a spreadsheet would run as formulas are neutralised.
 
+use super::short::Short;
 use super::{safe_cell, AtomicFile};
 use crate::eval::Decision;
 use crate::policy::Outcome;
@@ -21,64 +22,10 @@ fn yn(b: bool) -> &'static str {
     }
 }
 
-/// Appends `v` as exactly `width` digits (zero-padded, higher digits dropped).
-fn push_padded(out: &mut String, v: u32, width: u32) {
-    let mut div = 10u32.pow(width.saturating_sub(1));
-    while div > 0 {
-        out.push(char::from(b'0' + ((v / div) % 10) as u8));
-        div /= 10;
-    }
-}
-
-/// Appends an unsigned integer in decimal.
-fn push_u64(out: &mut String, mut v: u64) {
-    let mut digits = [0u8; 20];
-    let mut n = 0;
-    for d in digits.iter_mut() {
-        *d = b'0' + (v % 10) as u8;
-        n += 1;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    for d in digits.iter().take(n).rev() {
-        out.push(char::from(*d));
-    }
-}
-
-/// Appends a date as ISO 8601 (`YYYY-MM-DD`).
-fn push_iso_date(out: &mut String, d: chrono::NaiveDate) {
-    use chrono::Datelike;
-    match u32::try_from(d.year()) {
-        Ok(y) if y <= 9999 => push_padded(out, y, 4),
-        _ => {
-            use std::fmt::Write as _;
-            let _ = write!(out, "{:04}", d.year());
-        }
-    }
-    out.push('-');
-    push_padded(out, d.month(), 2);
-    out.push('-');
-    push_padded(out, d.day(), 2);
-}
-
-/// Appends a date and time as ISO 8601 (`YYYY-MM-DDTHH:MM:SS`).
-fn push_iso_time(out: &mut String, t: chrono::NaiveDateTime) {
-    use chrono::Timelike;
-    push_iso_date(out, t.date());
-    out.push('T');
-    push_padded(out, t.hour(), 2);
-    out.push(':');
-    push_padded(out, t.minute(), 2);
-    out.push(':');
-    push_padded(out, t.second(), 2);
-}
-
 /// Appends a quantity: whole numbers without a decimal point, others as Rust prints them.
 fn push_num(out: &mut String, x: f64) {
     if x.fract() == 0.0 && (0.0..1e15).contains(&x) && !(x == 0.0 && x.is_sign_negative()) {
-        push_u64(out, x as u64);
+        out.push_str(Short::new().number(x as u64).as_str());
     } else {
         use std::fmt::Write as _;
         let _ = if x.fract() == 0.0 {
@@ -445,17 +392,17 @@ impl RowRenderer {
     }
 
     fn date(&mut self, d: Option<chrono::NaiveDate>) -> io::Result<()> {
-        if let Some(d) = d {
-            push_iso_date(&mut self.scratch, d);
+        match d {
+            Some(d) => self.plain(Short::new().iso_date(d).as_str()),
+            None => self.plain(""),
         }
-        self.scratch_cell(false)
     }
 
     fn time(&mut self, t: Option<chrono::NaiveDateTime>) -> io::Result<()> {
-        if let Some(t) = t {
-            push_iso_time(&mut self.scratch, t);
+        match t {
+            Some(t) => self.plain(Short::new().iso_time(t).as_str()),
+            None => self.plain(""),
         }
-        self.scratch_cell(false)
     }
 
     fn num(&mut self, v: Option<f64>) -> io::Result<()> {
@@ -558,11 +505,7 @@ impl RowRenderer {
         if let Some(rr) = &d.retro_report {
             // The decision columns, then the retro columns.
             self.decision_cells(r, d)?;
-            push_u64(&mut self.scratch, rr.days_after_service.unsigned_abs());
-            if rr.days_after_service < 0 {
-                self.scratch.insert(0, '-');
-            }
-            self.scratch_cell(false)?;
+            self.plain(Short::new().signed(rr.days_after_service).as_str())?;
             self.plain(yn(rr.urgency_indicated))?;
             self.plain(yn(rr.justification_present))?;
             self.text(&rr.missing)?;
@@ -573,8 +516,7 @@ impl RowRenderer {
             let req_line = r.lines.iter().find(|x| x.line == l.line);
             self.text(&r.request_id)?;
             self.text(&r.provenance.file)?;
-            push_u64(&mut self.scratch, u64::from(l.line));
-            self.scratch_cell(false)?;
+            self.plain(Short::new().number(u64::from(l.line)).as_str())?;
             self.text(&l.procedure)?;
             self.num(l.units)?;
             self.date(req_line.and_then(|x| x.from))?;

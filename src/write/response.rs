@@ -5,6 +5,7 @@
 //! sender and receiver swapped, the input's delimiters and run-deterministic control numbers.
 //! Counts (SE01, GE01, IEA01) are computed from what was written, never maintained by hand.
 
+use super::short::Short;
 use super::AtomicFile;
 use crate::eval::Decision;
 use crate::model::{Entity, Transaction278};
@@ -26,64 +27,6 @@ pub struct ResponseContext<'a> {
     pub umo_trace_originator: &'a str,
 }
 
-/// A short ASCII value (date, time, counter) built on the stack: the response writer runs
-/// once per request, and `format!` there cost an allocation per element.
-struct Short {
-    buf: [u8; 24],
-    len: usize,
-}
-
-impl Short {
-    fn new() -> Self {
-        Short {
-            buf: [0; 24],
-            len: 0,
-        }
-    }
-
-    fn push(&mut self, b: u8) -> &mut Self {
-        if let Some(slot) = self.buf.get_mut(self.len) {
-            *slot = b;
-            self.len += 1;
-        }
-        self
-    }
-
-    /// `v` as exactly `width` digits, zero-padded.
-    fn padded(&mut self, v: u32, width: u32) -> &mut Self {
-        let mut div = 10u32.pow(width.saturating_sub(1));
-        while div > 0 {
-            self.push(b'0' + ((v / div) % 10) as u8);
-            div /= 10;
-        }
-        self
-    }
-
-    /// `v` in decimal, as many digits as it needs.
-    fn number(&mut self, v: u32) -> &mut Self {
-        let mut width = 1;
-        while width < 10 && v >= 10u32.pow(width) {
-            width += 1;
-        }
-        self.padded(v, width)
-    }
-
-    /// `CCYYMMDD`.
-    fn ymd(&mut self, d: chrono::NaiveDate) -> &mut Self {
-        use chrono::Datelike;
-        self.padded(u32::try_from(d.year()).unwrap_or(0), 4)
-            .padded(d.month(), 2)
-            .padded(d.day(), 2)
-    }
-
-    fn as_str(&self) -> &str {
-        self.buf
-            .get(..self.len)
-            .and_then(|b| std::str::from_utf8(b).ok())
-            .unwrap_or("")
-    }
-}
-
 fn ymd(d: chrono::NaiveDate) -> Short {
     let mut s = Short::new();
     s.ymd(d);
@@ -97,17 +40,15 @@ fn ymd_range(from: chrono::NaiveDate, to: chrono::NaiveDate) -> Short {
     s
 }
 
-/// `HHMM`.
 fn hhmm(t: NaiveDateTime) -> Short {
-    use chrono::Timelike;
     let mut s = Short::new();
-    s.padded(t.hour(), 2).padded(t.minute(), 2);
+    s.hhmm(t);
     s
 }
 
 fn number(v: u32) -> Short {
     let mut s = Short::new();
-    s.number(v);
+    s.number(u64::from(v));
     s
 }
 

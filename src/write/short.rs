@@ -1,0 +1,125 @@
+//! Short ASCII values (dates, times, counters) formatted on the stack.
+//!
+//! The response writer and the report renderer run once per request; `format!` there cost an
+//! allocation and a trip through `core::fmt` for every date and counter.
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
+
+/// Up to 32 ASCII bytes; pushes beyond that are dropped (nothing we format is that long).
+pub(crate) struct Short {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl Short {
+    pub(crate) fn new() -> Self {
+        Short {
+            buf: [0; 32],
+            len: 0,
+        }
+    }
+
+    pub(crate) fn push(&mut self, b: u8) -> &mut Self {
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+        self
+    }
+
+    /// `v` as exactly `width` digits, zero-padded (higher digits dropped).
+    pub(crate) fn padded(&mut self, v: u64, width: u32) -> &mut Self {
+        let mut div = 10u64.pow(width.saturating_sub(1));
+        while div > 0 {
+            self.push(b'0' + ((v / div) % 10) as u8);
+            div /= 10;
+        }
+        self
+    }
+
+    /// `v` in decimal, as many digits as it needs.
+    pub(crate) fn number(&mut self, v: u64) -> &mut Self {
+        let mut width = 1;
+        while width < 20 && v >= 10u64.pow(width) {
+            width += 1;
+        }
+        self.padded(v, width)
+    }
+
+    /// A signed number.
+    pub(crate) fn signed(&mut self, v: i64) -> &mut Self {
+        if v < 0 {
+            self.push(b'-');
+        }
+        self.number(v.unsigned_abs())
+    }
+
+    /// The year: four digits, more when it needs them (dates before year 0 print as 0000).
+    fn year(&mut self, d: NaiveDate) -> &mut Self {
+        match u64::try_from(d.year()) {
+            Ok(y) if y > 9999 => self.number(y),
+            Ok(y) => self.padded(y, 4),
+            Err(_) => self.padded(0, 4),
+        }
+    }
+
+    /// `CCYYMMDD` (X12 D8).
+    pub(crate) fn ymd(&mut self, d: NaiveDate) -> &mut Self {
+        self.year(d)
+            .padded(u64::from(d.month()), 2)
+            .padded(u64::from(d.day()), 2)
+    }
+
+    /// `YYYY-MM-DD` (ISO 8601).
+    pub(crate) fn iso_date(&mut self, d: NaiveDate) -> &mut Self {
+        self.year(d)
+            .push(b'-')
+            .padded(u64::from(d.month()), 2)
+            .push(b'-')
+            .padded(u64::from(d.day()), 2)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS` (ISO 8601).
+    pub(crate) fn iso_time(&mut self, t: NaiveDateTime) -> &mut Self {
+        self.iso_date(t.date())
+            .push(b'T')
+            .padded(u64::from(t.hour()), 2)
+            .push(b':')
+            .padded(u64::from(t.minute()), 2)
+            .push(b':')
+            .padded(u64::from(t.second()), 2)
+    }
+
+    /// `HHMM` (X12 TM).
+    pub(crate) fn hhmm(&mut self, t: NaiveDateTime) -> &mut Self {
+        self.padded(u64::from(t.hour()), 2)
+            .padded(u64::from(t.minute()), 2)
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        self.buf
+            .get(..self.len)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Short;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn formats_like_format_would() {
+        let d = NaiveDate::from_ymd_opt(2026, 3, 7).unwrap();
+        let t = d.and_hms_opt(9, 5, 30).unwrap();
+        assert_eq!(Short::new().ymd(d).as_str(), "20260307");
+        assert_eq!(Short::new().iso_date(d).as_str(), "2026-03-07");
+        assert_eq!(Short::new().iso_time(t).as_str(), "2026-03-07T09:05:30");
+        assert_eq!(Short::new().hhmm(t).as_str(), "0905");
+        assert_eq!(Short::new().number(0).as_str(), "0");
+        assert_eq!(Short::new().number(1_000_000_007).as_str(), "1000000007");
+        assert_eq!(Short::new().signed(-42).as_str(), "-42");
+        assert_eq!(Short::new().number(u64::MAX).as_str(), u64::MAX.to_string());
+    }
+}
