@@ -39,8 +39,8 @@ fn requests(n: u64) -> Vec<AuthRequest> {
 }
 
 fn bench_evaluate(c: &mut Criterion) {
-    let reqs = requests(10_000);
-    assert_eq!(reqs.len(), 10_000);
+    let reqs = requests(1_000);
+    assert_eq!(reqs.len(), 1_000);
     let ev = evaluator();
     let mut g = c.benchmark_group("evaluate");
     g.throughput(Throughput::Elements(1_000_000));
@@ -48,7 +48,7 @@ fn bench_evaluate(c: &mut Criterion) {
     g.bench_function("decide_1m", |b| {
         b.iter(|| {
             let mut approved = 0usize;
-            for _ in 0..100 {
+            for _ in 0..1_000 {
                 for r in &reqs {
                     let d = ev.decide(std::hint::black_box(r));
                     approved += usize::from(d.outcome == umbatch::policy::Outcome::Approved);

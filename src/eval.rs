@@ -15,39 +15,72 @@ use crate::request::{AuthRequest, Category, Urgency};
 use crate::roster::{Coverage, Eligibility, Product, Provider, Providers};
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
+use std::borrow::Cow;
+use std::cell::Cell;
 use std::sync::Arc;
 
 /// A rule that fired, in evaluation order.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Fired {
+///
+/// Borrowed from the evaluator's compiled policy: a trace costs no allocation and no shared
+/// reference count, so workers deciding in parallel never touch each other's cache lines.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Fired<'e> {
     /// The rule id (POLICIES.md id where it implements one).
-    pub id: Arc<str>,
+    pub id: &'e str,
     /// The stage it ran in.
     pub stage: &'static str,
     /// What it did, in words.
-    pub effect: Arc<str>,
+    pub effect: &'e str,
 }
 
-/// Trace entries that do not come from a policy rule, built once.
+/// A trace entry that does not come from a policy rule, with its text built once.
+struct BuiltInFired {
+    id: String,
+    stage: &'static str,
+    effect: String,
+}
+
+impl BuiltInFired {
+    fn new(id: &str, stage: &'static str, effect: String) -> Self {
+        BuiltInFired {
+            id: id.to_string(),
+            stage,
+            effect,
+        }
+    }
+    fn get(&self) -> Fired<'_> {
+        Fired {
+            id: &self.id,
+            stage: self.stage,
+            effect: &self.effect,
+        }
+    }
+}
+
+/// Trace entries and texts that do not come from a policy rule, built once.
 struct BuiltIn {
-    unlisted: Fired,
-    default_approved: Fired,
-    default_pended: Fired,
-    validity: Option<Fired>,
-    imr_yes: Option<Fired>,
-    imr_no: Option<Fired>,
-    appeal: Option<Fired>,
+    unlisted: BuiltInFired,
+    default_approved: BuiltInFired,
+    default_pended: BuiltInFired,
+    validity: Option<BuiltInFired>,
+    imr_yes: Option<BuiltInFired>,
+    imr_no: Option<BuiltInFired>,
+    appeal: Option<BuiltInFired>,
+    /// Appeal path of an IMR-eligible denial.
+    appeal_imr: String,
+    /// Appeal path of a denial not eligible for IMR, by denial category (last: no category).
+    appeal_no_imr: [String; 5],
 }
 
 /// Why a request was rejected (278 AAA).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RejectionInfo {
+pub struct RejectionInfo<'e> {
     /// Loop in error (`2010C`, `2000E`…).
-    pub loop_id: String,
+    pub loop_id: &'e str,
     /// AAA03 reject reason.
-    pub reason: String,
+    pub reason: &'e str,
     /// AAA04 follow-up action.
-    pub follow_up: String,
+    pub follow_up: &'e str,
 }
 
 /// Data for the retro-missing-justification report.
@@ -60,43 +93,44 @@ pub struct RetroReport {
     /// A justification text or document was sent.
     pub justification_present: bool,
     /// What is missing, in words.
-    pub missing: String,
+    pub missing: &'static str,
 }
 
-/// The decision for one service line.
+/// The decision for one service line: `Decision::lines[i]` is the decision for the request's
+/// `lines[i]`, whose procedure code and units it does not repeat.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct LineDecision {
+pub struct LineDecision<'e> {
     /// Line number.
     pub line: u32,
-    /// Procedure code.
-    pub procedure: String,
-    /// Units requested.
-    pub units: Option<f64>,
     /// Outcome of the line.
     pub outcome: Outcome,
     /// HCR01 of the line (A2 is never used at line level).
     pub hcr01: Option<&'static str>,
-    /// HCR03 codes.
-    pub reason_codes: Vec<String>,
+    /// HCR03 reason code.
+    pub reason_code: Option<&'e str>,
     /// Units approved, when limited.
     pub approved_units: Option<f64>,
 }
 
 /// One decision, with everything the writers and reports need.
+///
+/// Texts and codes that come from the policy are borrowed from the evaluator (`'e`), so a
+/// decision allocates only what is its own: the request id, the certification number, the
+/// trace and the line list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Decision {
+pub struct Decision<'e> {
     /// The request.
     pub request_id: String,
     /// The outcome.
     pub outcome: Outcome,
     /// HCR01 at the event level (A2 when only some lines are certified).
     pub hcr01: Option<&'static str>,
-    /// HCR03 codes (or AAA03 for rejections).
-    pub reason_codes: Vec<String>,
+    /// HCR03 reason code (or AAA03 for rejections): X12 carries one per HCR / AAA.
+    pub reason_code: Option<&'e str>,
     /// Reason a nurse can read.
-    pub reason_text: String,
+    pub reason_text: Cow<'e, str>,
     /// Rules that fired, in order.
-    pub rules_fired: Vec<Fired>,
+    pub rules_fired: Vec<Fired<'e>>,
     /// Certification / tracking number (approved, modified, pended, denied, contact payer).
     pub certification_number: Option<String>,
     /// First day of the certification.
@@ -106,7 +140,7 @@ pub struct Decision {
     /// When the decision is due.
     pub due_by: Option<NaiveDateTime>,
     /// The clock that set `due_by`.
-    pub clock_id: Option<Arc<str>>,
+    pub clock_id: Option<&'e str>,
     /// The decision time is past `due_by`.
     pub past_due: bool,
     /// Items missing (pends for information).
@@ -114,7 +148,7 @@ pub struct Decision {
     /// Denial category.
     pub denial_category: Option<DenialCategory>,
     /// Appeal path (denials).
-    pub appeal_path: Option<String>,
+    pub appeal_path: Option<&'e str>,
     /// Eligible for Independent Medical Review (denials).
     pub imr_eligible: Option<bool>,
     /// Service started before the request.
@@ -124,29 +158,32 @@ pub struct Decision {
     /// Approved because the plan did not answer in time.
     pub deemed: bool,
     /// Flags set by rules (late_notification, benefit_reduction…).
-    pub flags: Vec<String>,
+    pub flags: Vec<&'e str>,
     /// Rejection details.
-    pub rejection: Option<RejectionInfo>,
+    pub rejection: Option<RejectionInfo<'e>>,
     /// Units approved when fewer than requested.
     pub approved_units: Option<f64>,
     /// Retro request lacking urgency or justification.
     pub retro_report: Option<RetroReport>,
-    /// Line-level decisions.
-    pub lines: Vec<LineDecision>,
+    /// Line-level decisions, one per request line, in the same order.
+    pub lines: Vec<LineDecision<'e>>,
     /// The plan that applied.
-    pub plan_id: Option<String>,
+    pub plan_id: Option<Cow<'e, str>>,
     /// The member's product.
     pub product: Option<&'static str>,
     /// When the decision was made (the as-of time).
     pub decided_at: NaiveDateTime,
 }
 
+/// How many distinct "submission + duration" deadlines one request keeps computed.
+const DEADLINE_MEMO: usize = 4;
+
 /// Facts computed once per request.
 struct Facts<'a> {
     coverage: Option<&'a Coverage>,
     member_found: bool,
     eligible: bool,
-    plan_id: Option<String>,
+    plan_id: Option<Cow<'a, str>>,
     plan_flags: &'a [String],
     servicing: Option<&'a Provider>,
     servicing_network: NetworkCond,
@@ -156,6 +193,30 @@ struct Facts<'a> {
     diag_invalid: bool,
     proc_invalid: bool,
     has_justification: bool,
+    /// Deadlines counted from the submission, by duration: lead-time rules, waiting rules and
+    /// the decision clock ask for the same few, and business days cost a calendar walk.
+    deadlines: Cell<[Option<(ClockDuration, NaiveDateTime)>; DEADLINE_MEMO]>,
+}
+
+impl Facts<'_> {
+    /// `submitted` + `d` on the policy's calendar, computed once per duration.
+    fn after_submission(
+        &self,
+        calendar: &crate::calendar::Calendar,
+        submitted: NaiveDateTime,
+        d: ClockDuration,
+    ) -> NaiveDateTime {
+        let mut memo = self.deadlines.get();
+        if let Some((_, at)) = memo.iter().flatten().find(|(k, _)| *k == d) {
+            return *at;
+        }
+        let at = calendar.add(submitted, d);
+        if let Some(free) = memo.iter_mut().find(|m| m.is_none()) {
+            *free = Some((d, at));
+            self.deadlines.set(memo);
+        }
+        at
+    }
 }
 
 /// The evaluator: a compiled policy, rosters and the decision time.
@@ -178,17 +239,47 @@ impl std::fmt::Debug for BuiltIn {
     }
 }
 
-fn fired(id: &str, stage: &'static str, effect: String) -> Fired {
-    Fired {
-        id: Arc::from(id),
-        stage,
-        effect: Arc::from(effect),
+fn fired(id: &str, stage: &'static str, effect: String) -> BuiltInFired {
+    BuiltInFired::new(id, stage, effect)
+}
+
+/// Index of a denial category in `BuiltIn::appeal_no_imr` (the last slot: no category).
+fn category_slot(c: Option<DenialCategory>) -> usize {
+    match c {
+        Some(DenialCategory::MedicalNecessity) => 0,
+        Some(DenialCategory::Experimental) => 1,
+        Some(DenialCategory::Coverage) => 2,
+        Some(DenialCategory::Administrative) => 3,
+        None => 4,
     }
 }
 
 impl BuiltIn {
     fn new(p: &Policy) -> BuiltIn {
+        let (appeal_imr, appeal_no_imr) = match &p.appeals {
+            Some(a) => {
+                let not_eligible = |c: &str| {
+                    format!(
+                        "{} Not eligible for Independent Medical Review: {c} decisions are not disputed medical decisions.",
+                        a.internal
+                    )
+                };
+                (
+                    format!("{} {}", a.internal, a.imr),
+                    [
+                        not_eligible(DenialCategory::MedicalNecessity.as_str()),
+                        not_eligible(DenialCategory::Experimental.as_str()),
+                        not_eligible(DenialCategory::Coverage.as_str()),
+                        not_eligible(DenialCategory::Administrative.as_str()),
+                        not_eligible("this"),
+                    ],
+                )
+            }
+            None => Default::default(),
+        };
         BuiltIn {
+            appeal_imr,
+            appeal_no_imr,
             unlisted: fired(
                 "unlisted-not-required",
                 Stage::Requirement.as_str(),
@@ -258,15 +349,15 @@ fn prod_bit(p: Product) -> u32 {
 }
 
 /// The outcome of running the rules on one view of a request.
-struct Core {
+struct Core<'e> {
     outcome: Outcome,
-    reason: Option<String>,
-    text: String,
-    fired: Vec<Fired>,
-    flags: Vec<String>,
+    reason: Option<&'e str>,
+    text: &'e str,
+    fired: Vec<Fired<'e>>,
+    flags: Vec<&'e str>,
     missing: u32,
     denial: Option<DenialCategory>,
-    rejection: Option<RejectionInfo>,
+    rejection: Option<RejectionInfo<'e>>,
     deemed: bool,
     approved_units: Option<f64>,
 }
@@ -289,7 +380,7 @@ impl Evaluator {
         }
     }
 
-    fn facts<'a>(&'a self, r: &AuthRequest) -> Facts<'a> {
+    fn facts<'e>(&'e self, r: &AuthRequest) -> Facts<'e> {
         let on = r.service_from.or(Some(r.submitted_at.date()));
         let all = self.eligibility.member(&r.member_id);
         let coverage = on
@@ -297,11 +388,16 @@ impl Evaluator {
             .or_else(|| all.iter().max_by_key(|c| c.coverage_start));
         let member_found = !all.is_empty();
         let eligible = on.is_some_and(|d| all.iter().any(|c| c.covers(d)));
-        let plan_id = r
-            .plan_id
-            .clone()
-            .or_else(|| coverage.map(|c| c.plan_id.clone()))
-            .or_else(|| self.policy.default_plan.clone());
+        // Borrowed from the policy or the roster; only a plan the policy does not know is copied.
+        let plan_id = match &r.plan_id {
+            Some(p) => Some(match self.policy.plans.get_key_value(p.as_str()) {
+                Some((known, _)) => Cow::Borrowed(known.as_str()),
+                None => Cow::Owned(p.clone()),
+            }),
+            None => coverage
+                .map(|c| Cow::Borrowed(c.plan_id.as_str()))
+                .or_else(|| self.policy.default_plan.as_deref().map(Cow::Borrowed)),
+        };
         let plan_flags = plan_id
             .as_deref()
             .and_then(|p| self.policy.plans.get(p))
@@ -395,15 +491,16 @@ impl Evaluator {
             missing,
             diag_invalid,
             proc_invalid,
+            deadlines: Cell::new([None; DEADLINE_MEMO]),
         }
     }
 
-    fn lead_time_under(&self, r: &AuthRequest, d: ClockDuration) -> bool {
+    fn lead_time_under(&self, r: &AuthRequest, f: &Facts<'_>, d: ClockDuration) -> bool {
         match r.service_from {
             // The service starts at the beginning of its day.
             Some(from) => {
                 let start = from.and_time(chrono::NaiveTime::MIN);
-                start < self.policy.calendar.add(r.submitted_at, d)
+                start < f.after_submission(&self.policy.calendar, r.submitted_at, d)
             }
             None => false,
         }
@@ -533,7 +630,7 @@ impl Evaluator {
             _ => {}
         }
         if let Some(d) = c.lead_time_under {
-            if !self.lead_time_under(r, d) {
+            if !self.lead_time_under(r, f, d) {
                 return false;
             }
         }
@@ -582,7 +679,7 @@ impl Evaluator {
             return false;
         }
         if let Some(d) = c.waiting_over {
-            if !p.calendar.exceeds(r.submitted_at, self.as_of, d) {
+            if self.as_of <= f.after_submission(&p.calendar, r.submitted_at, d) {
                 return false;
             }
         }
@@ -599,13 +696,20 @@ impl Evaluator {
         true
     }
 
-    fn run(&self, r: &AuthRequest, f: &Facts<'_>, procs: &[String], units: Option<f64>) -> Core {
+    fn run<'e>(
+        &'e self,
+        r: &AuthRequest,
+        f: &Facts<'_>,
+        procs: &[String],
+        units: Option<f64>,
+    ) -> Core<'e> {
+        const NOT_REQUIRED_TEXT: &str = "no prior authorization is required for this service";
         let p = &self.policy;
         let mut core = Core {
             outcome: p.default_outcome,
-            reason: p.default_reason.clone(),
-            text: p.default_text.clone(),
-            fired: Vec::new(),
+            reason: p.default_reason.as_deref(),
+            text: &p.default_text,
+            fired: Vec::with_capacity(8),
             flags: Vec::new(),
             missing: 0,
             denial: None,
@@ -624,9 +728,9 @@ impl Evaluator {
             {
                 // No rule says this service needs authorization, and the policy lists what does.
                 core.outcome = Outcome::NotRequired;
-                core.reason = Some("0H".into());
-                core.text = "no prior authorization is required for this service".into();
-                core.fired.push(self.builtin.unlisted.clone());
+                core.reason = Some("0H");
+                core.text = NOT_REQUIRED_TEXT;
+                core.fired.push(self.builtin.unlisted.get());
                 decided = true;
                 break;
             }
@@ -636,16 +740,16 @@ impl Evaluator {
             }
             let t = &rule.then;
             core.fired.push(Fired {
-                id: Arc::clone(&rule.trace_id),
+                id: &rule.trace_id,
                 stage: rule.stage.as_str(),
-                effect: Arc::clone(&rule.trace_effect),
+                effect: &rule.trace_effect,
             });
             if t.require {
                 required = true;
             }
             for fl in &t.flags {
-                if !core.flags.contains(fl) {
-                    core.flags.push(fl.clone());
+                if !core.flags.contains(&fl.as_str()) {
+                    core.flags.push(fl);
                 }
             }
             if let Some(m) = rule.when.missing {
@@ -665,15 +769,15 @@ impl Evaluator {
                 }
             }
             core.outcome = outcome;
-            core.reason = t.reason.clone();
-            core.text = t.text.clone();
+            core.reason = t.reason.as_deref();
+            core.text = &t.text;
             core.denial = t.denial_category;
             core.deemed = t.deemed;
             if outcome == Outcome::Rejected {
                 core.rejection = Some(RejectionInfo {
-                    loop_id: t.aaa_loop.clone().unwrap_or_default(),
-                    reason: t.reason.clone().unwrap_or_default(),
-                    follow_up: t.follow_up.clone().unwrap_or_else(|| "C".into()),
+                    loop_id: t.aaa_loop.as_deref().unwrap_or_default(),
+                    reason: t.reason.as_deref().unwrap_or_default(),
+                    follow_up: t.follow_up.as_deref().unwrap_or("C"),
                 });
             }
             decided = true;
@@ -682,19 +786,19 @@ impl Evaluator {
         if !decided {
             if !required && p.unlisted_not_required {
                 core.outcome = Outcome::NotRequired;
-                core.reason = Some("0H".into());
-                core.text = "no prior authorization is required for this service".into();
-                core.fired.push(self.builtin.unlisted.clone());
+                core.reason = Some("0H");
+                core.text = NOT_REQUIRED_TEXT;
+                core.fired.push(self.builtin.unlisted.get());
             } else {
                 core.fired.push(if p.default_outcome == Outcome::Approved {
-                    self.builtin.default_approved.clone()
+                    self.builtin.default_approved.get()
                 } else {
-                    self.builtin.default_pended.clone()
+                    self.builtin.default_pended.get()
                 });
                 if core.text.is_empty() {
                     core.text = match p.default_outcome {
-                        Outcome::Approved => "meets the policy's criteria for authorization".into(),
-                        _ => "queued for clinical review".into(),
+                        Outcome::Approved => "meets the policy's criteria for authorization",
+                        _ => "queued for clinical review",
                     };
                 }
             }
@@ -704,6 +808,7 @@ impl Evaluator {
 
     /// Certification / tracking number: deterministic from the request id.
     pub fn certification_number(&self, request_id: &str) -> String {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
         // FNV-1a over the id, then the SplitMix64 finaliser: stable across releases and
         // platforms; 64 bits keep collisions negligible in a run (the run checks anyway).
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -714,45 +819,42 @@ impl Evaluator {
         h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         h ^= h >> 31;
+        let mut digits = [0u8; 16];
+        for (i, d) in digits.iter_mut().enumerate() {
+            let nibble = (h >> ((15 - i) * 4)) & 0xF;
+            *d = HEX.get(nibble as usize).copied().unwrap_or(b'0');
+        }
         let prefix = &self.policy.certification_prefix;
         let mut n = String::with_capacity(prefix.len() + 16);
         n.push_str(prefix);
-        for shift in (0..16).rev() {
-            let digit = ((h >> (shift * 4)) & 0xF) as u8;
-            n.push(char::from(if digit < 10 {
-                b'0' + digit
-            } else {
-                b'A' + digit - 10
-            }));
-        }
+        // Hex digits are ASCII.
+        n.push_str(std::str::from_utf8(&digits).unwrap_or_default());
         n
     }
 
     /// Decides one request.
-    pub fn decide(&self, r: &AuthRequest) -> Decision {
+    pub fn decide(&self, r: &AuthRequest) -> Decision<'_> {
         let f = self.facts(r);
         let core = self.run(r, &f, &r.procedure_codes, r.units);
         let p = &self.policy;
         let mut fired = core.fired;
         let mut outcome = core.outcome;
         let mut hcr01 = outcome.hcr01();
-        let mut reason_text = core.text;
-        let mut lines = Vec::new();
+        let mut reason_text = Cow::Borrowed(core.text);
+        let mut lines = Vec::with_capacity(r.lines.len());
         if r.lines.len() > 1 && outcome != Outcome::Rejected {
             for l in &r.lines {
                 let procs = if l.procedure.is_empty() {
-                    Vec::new()
+                    &[]
                 } else {
-                    vec![l.procedure.clone()]
+                    std::slice::from_ref(&l.procedure)
                 };
-                let c = self.run(r, &f, &procs, l.units);
+                let c = self.run(r, &f, procs, l.units);
                 lines.push(LineDecision {
                     line: l.line,
-                    procedure: l.procedure.clone(),
-                    units: l.units,
                     outcome: c.outcome,
                     hcr01: c.outcome.hcr01(),
-                    reason_codes: c.reason.into_iter().collect(),
+                    reason_code: c.reason,
                     approved_units: c.approved_units,
                 });
                 for x in c.fired {
@@ -774,9 +876,12 @@ impl Evaluator {
                 hcr01 = Some("A2");
                 let parts: Vec<String> = lines
                     .iter()
-                    .map(|l| format!("line {} ({}) {}", l.line, l.procedure, l.outcome.as_str()))
+                    .zip(&r.lines)
+                    .map(|(d, l)| {
+                        format!("line {} ({}) {}", d.line, l.procedure, d.outcome.as_str())
+                    })
                     .collect();
-                reason_text = format!("certified in part: {}", parts.join(", "));
+                reason_text = Cow::Owned(format!("certified in part: {}", parts.join(", ")));
             } else if mixed {
                 // No line certified: the request keeps the whole-request outcome.
             } else if let Some(o) = first {
@@ -789,11 +894,9 @@ impl Evaluator {
             for l in &r.lines {
                 lines.push(LineDecision {
                     line: l.line,
-                    procedure: l.procedure.clone(),
-                    units: l.units,
                     outcome,
                     hcr01: outcome.hcr01(),
-                    reason_codes: core.reason.clone().into_iter().collect(),
+                    reason_code: core.reason,
                     approved_units: core.approved_units,
                 });
             }
@@ -821,7 +924,7 @@ impl Evaluator {
                     }
                     valid_to = Some(to);
                     if let Some(fv) = &self.builtin.validity {
-                        fired.push(fv.clone());
+                        fired.push(fv.get());
                     }
                 }
                 None => valid_to = r.service_to.or(Some(from)),
@@ -831,13 +934,12 @@ impl Evaluator {
         let mut clock_id = None;
         for k in &p.clocks {
             if self.holds(&k.when, r, &f, &r.procedure_codes, r.units) {
-                let due = p.calendar.add(r.submitted_at, k.due);
-                due_by = Some(due);
-                clock_id = Some(Arc::clone(&k.id));
+                due_by = Some(f.after_submission(&p.calendar, r.submitted_at, k.due));
+                clock_id = Some(&*k.id);
                 fired.push(Fired {
-                    id: Arc::clone(&k.id),
+                    id: &k.id,
                     stage: "clock",
-                    effect: Arc::clone(&k.trace_effect),
+                    effect: &k.trace_effect,
                 });
                 break;
             }
@@ -845,61 +947,56 @@ impl Evaluator {
         let past_due = due_by.is_some_and(|d| self.as_of > d);
         let mut flags = core.flags;
         if past_due {
-            flags.push("past_due".into());
+            flags.push("past_due");
         }
         let (mut appeal_path, mut imr_eligible) = (None, None);
         if outcome == Outcome::Denied {
             if let Some(a) = &p.appeals {
                 let eligible = core.denial.is_some_and(|c| a.imr_categories.contains(&c));
                 imr_eligible = Some(eligible);
+                let b = &self.builtin;
                 appeal_path = Some(if eligible {
-                    format!("{} {}", a.internal, a.imr)
+                    b.appeal_imr.as_str()
                 } else {
-                    format!(
-                        "{} Not eligible for Independent Medical Review: {} decisions are not disputed medical decisions.",
-                        a.internal,
-                        core.denial.map(|c| c.as_str()).unwrap_or("this")
-                    )
+                    b.appeal_no_imr
+                        .get(category_slot(core.denial))
+                        .map_or("", String::as_str)
                 });
-                let imr = if eligible {
-                    &self.builtin.imr_yes
-                } else {
-                    &self.builtin.imr_no
-                };
-                fired.extend(imr.iter().cloned());
-                fired.extend(self.builtin.appeal.iter().cloned());
+                let imr = if eligible { &b.imr_yes } else { &b.imr_no };
+                fired.extend(imr.iter().map(BuiltInFired::get));
+                fired.extend(b.appeal.iter().map(BuiltInFired::get));
             }
         }
         let retro = r.is_retro();
         let justification_present = f.has_justification || r.attachments.clinical_notes;
         let urgency_indicated = r.urgency.is_expedited() || r.post_stabilization;
-        let retro_report = (retro && (!urgency_indicated || !f.has_justification)).then(|| {
-            let mut missing = Vec::new();
-            if !urgency_indicated {
-                missing.push("urgency indication");
-            }
-            if !f.has_justification {
-                missing.push("urgency justification");
-            }
-            RetroReport {
+        let retro_report =
+            (retro && (!urgency_indicated || !f.has_justification)).then(|| RetroReport {
                 days_after_service: r.days_after_service(),
                 urgency_indicated,
                 justification_present,
-                missing: missing.join("; "),
-            }
-        });
-        let mut missing_items = item_names(core.missing);
-        if outcome != Outcome::Pended {
-            missing_items.clear();
-        }
-        if outcome == Outcome::Pended && !missing_items.is_empty() {
-            reason_text = format!("{reason_text} (missing: {})", missing_items.join(", "));
+                missing: match (urgency_indicated, f.has_justification) {
+                    (false, false) => "urgency indication; urgency justification",
+                    (false, true) => "urgency indication",
+                    _ => "urgency justification",
+                },
+            });
+        let missing_items = if outcome == Outcome::Pended {
+            item_names(core.missing)
+        } else {
+            Vec::new()
+        };
+        if !missing_items.is_empty() {
+            reason_text = Cow::Owned(format!(
+                "{reason_text} (missing: {})",
+                missing_items.join(", ")
+            ));
         }
         Decision {
             request_id: r.request_id.clone(),
             outcome,
             hcr01,
-            reason_codes: core.reason.into_iter().collect(),
+            reason_code: core.reason,
             reason_text,
             rules_fired: fired,
             certification_number,
@@ -931,17 +1028,17 @@ impl Evaluator {
     }
 }
 
-impl Decision {
+impl Decision<'_> {
     /// Rule ids joined with `;`, as reports show them.
     pub fn rules_fired_ids(&self) -> String {
         self.rules_fired
             .iter()
-            .map(|f| &*f.id)
+            .map(|f| f.id)
             .collect::<Vec<_>>()
             .join(";")
     }
     /// True when a rule with this id fired.
     pub fn fired(&self, id: &str) -> bool {
-        self.rules_fired.iter().any(|f| &*f.id == id)
+        self.rules_fired.iter().any(|f| f.id == id)
     }
 }

@@ -869,8 +869,8 @@ fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                 break;
             }
             let ev = &c.cfg.evaluator;
-            type Done = io::Result<(AuthRequest, Decision, Rendered)>;
-            let decided: Vec<Result<Done, crate::fax::RowReject>> = c.pool.install(|| {
+            type Done<'e> = io::Result<(AuthRequest, Decision<'e>, Rendered)>;
+            let decided: Vec<Result<Done<'_>, crate::fax::RowReject>> = c.pool.install(|| {
                 batch
                     .into_par_iter()
                     .map_init(RowRenderer::default, |rr, r| {

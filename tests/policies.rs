@@ -10,8 +10,9 @@
 //! sample policy and rosters, asserting outcome, codes and clock.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use umbatch::eval::{Decision, Evaluator};
 use umbatch::fax::FaxReader;
 use umbatch::intake::{read_file, Intake};
@@ -37,13 +38,24 @@ fn rosters() -> (Eligibility, Providers) {
     .unwrap()
 }
 
-fn evaluator_at(policy: &str, as_of: &str) -> Evaluator {
-    let p = umbatch::policy::load(&root().join(format!("samples/policies/{policy}.toml"))).unwrap();
-    let (e, pr) = rosters();
-    Evaluator::new(Arc::new(p), Arc::new(e), Arc::new(pr), dt(as_of))
+/// The evaluator for a sample policy at an as-of time, built once per test binary: decisions
+/// borrow their texts from it, so it lives as long as the tests do.
+fn evaluator_at(policy: &str, as_of: &str) -> &'static Evaluator {
+    type Cache = Mutex<HashMap<(String, String), &'static Evaluator>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let mut cache = CACHE.get_or_init(Cache::default).lock().unwrap();
+    cache
+        .entry((policy.to_string(), as_of.to_string()))
+        .or_insert_with(|| {
+            let p = umbatch::policy::load(&root().join(format!("samples/policies/{policy}.toml")))
+                .unwrap();
+            let (e, pr) = rosters();
+            let ev = Evaluator::new(Arc::new(p), Arc::new(e), Arc::new(pr), dt(as_of));
+            Box::leak(Box::new(ev))
+        })
 }
 
-fn evaluator(policy: &str) -> Evaluator {
+fn evaluator(policy: &str) -> &'static Evaluator {
     evaluator_at(policy, AS_OF)
 }
 
@@ -138,7 +150,7 @@ impl Fax {
     }
 }
 
-fn decide(policy: &str, f: &Fax) -> Decision {
+fn decide(policy: &str, f: &Fax) -> Decision<'static> {
     evaluator(policy).decide(&f.request())
 }
 
@@ -155,7 +167,7 @@ fn sample_278(file: &str) -> Vec<AuthRequest> {
 }
 
 fn has_flag(d: &Decision, f: &str) -> bool {
-    d.flags.iter().any(|x| x == f)
+    d.flags.contains(&f)
 }
 
 // ---------------- IMG ----------------
@@ -184,12 +196,12 @@ fn img_2_outpatient_surgery_or_procedure_needs_precertification() {
     let d = decide("img", &Fax::new(&m, "outpatient", "29881", "2026-12-10"));
     assert!(d.fired("IMG-2"));
     assert_eq!(d.outcome, Outcome::Pended, "IMG reviews medical necessity");
-    assert_eq!(d.reason_codes, vec!["0V"]);
+    assert_eq!(d.reason_code, Some("0V"));
     // A service on none of IMG's lists needs nothing.
     let lab = decide("img", &Fax::new(&m, "outpatient", "80053", "2026-12-10"));
     assert_eq!(lab.outcome, Outcome::NotRequired);
     assert_eq!(lab.hcr01, Some("NA"));
-    assert_eq!(lab.reason_codes, vec!["0H"]);
+    assert_eq!(lab.reason_code, Some("0H"));
 }
 
 #[test]
@@ -203,7 +215,7 @@ fn img_3_emergency_admission_called_after_48_hours_is_late() {
     let d = decide("img", &f);
     assert!(d.fired("IMG-3"));
     assert_eq!(d.outcome, Outcome::Pended);
-    assert_eq!(d.reason_codes, vec!["17"], "time limits not met");
+    assert_eq!(d.reason_code, Some("17"), "time limits not met");
     assert!(has_flag(&d, "late_notification"));
     // Called within 48 hours: not late.
     f.set("service_from", "2026-11-19");
@@ -240,7 +252,7 @@ fn img_5_missing_required_information_pends_with_the_exact_list() {
     let d = decide("img", &f);
     assert!(d.fired("IMG-5"));
     assert_eq!(d.outcome, Outcome::Pended);
-    assert_eq!(d.reason_codes, vec!["0U"]);
+    assert_eq!(d.reason_code, Some("0U"));
     assert_eq!(
         d.missing_items,
         vec!["attending_fax", "clinical_information"]
@@ -276,11 +288,7 @@ fn img_5_a_278_whose_subscriber_loop_has_no_id_is_rejected_with_aaa() {
     assert!(d.fired("IMG-5"));
     let rej = d.rejection.unwrap();
     assert_eq!(
-        (
-            rej.loop_id.as_str(),
-            rej.reason.as_str(),
-            rej.follow_up.as_str()
-        ),
+        (rej.loop_id, rej.reason, rej.follow_up),
         ("2010C", "72", "C")
     );
     assert_eq!(d.hcr01, None, "a rejection has no HCR");
@@ -293,7 +301,7 @@ fn img_6_non_urgent_requests_are_answered_within_2_business_days() {
     let mut f = Fax::new(&m, "outpatient", "29881", "2026-12-10");
     f.set("received_at", "2026-11-25 10:30");
     let d = decide("img", &f);
-    assert_eq!(d.clock_id.as_deref(), Some("IMG-6"));
+    assert_eq!(d.clock_id, Some("IMG-6"));
     assert_eq!(d.due_by, Some(dt("2026-12-01 10:30")));
     // Urgent requests take the 72-hour clock instead.
     f.set("urgency", "urgent");
@@ -315,7 +323,7 @@ fn ims_1_service_without_prior_authorization_is_denied_hold_harmless() {
     assert!(d.fired("IMS-1"));
     assert_eq!(d.outcome, Outcome::Denied);
     assert_eq!(d.hcr01, Some("A3"));
-    assert_eq!(d.reason_codes, vec!["0N"]);
+    assert_eq!(d.reason_code, Some("0N"));
     // IMS-6 allows no administrative category: the IPA's non-payment is a non-covered benefit.
     assert_eq!(d.denial_category, Some(DenialCategory::Coverage));
     assert!(has_flag(&d, "hold_harmless"));
@@ -424,7 +432,7 @@ fn ims_6_automatic_denials_outside_allowed_categories_are_refused_at_load() {
         &Fax::new(&ims_member(), "outpatient", "0042T", "2026-12-02"),
     );
     assert_eq!(d.outcome, Outcome::Pended);
-    assert_eq!(d.reason_codes, vec!["0V"]);
+    assert_eq!(d.reason_code, Some("0V"));
     assert!(d.fired("IMS-6"));
 }
 
@@ -483,7 +491,7 @@ fn kmg_4_out_of_network_provider_is_not_auto_approved() {
     assert!(d.fired("KMG-4"));
     assert!(!d.fired("KMG-3"));
     assert_eq!(d.outcome, Outcome::Pended);
-    assert_eq!(d.reason_codes, vec!["0V"]);
+    assert_eq!(d.reason_code, Some("0V"));
     // Off-contract (contract ended) is treated the same way.
     let mut f = Fax::new(&kmg_member(), "referral", "99243", "2026-12-01");
     f.set("servicing_npi", &npi(|p| p.contract_end.is_some()));
@@ -499,7 +507,7 @@ fn kmg_5_missing_attachments_pend_with_the_missing_list() {
     let d = decide("keymg", &f);
     assert!(d.fired("KMG-5"));
     assert_eq!(d.outcome, Outcome::Pended);
-    assert_eq!(d.reason_codes, vec!["0U"]);
+    assert_eq!(d.reason_code, Some("0U"));
     assert_eq!(
         d.missing_items,
         vec!["clinical_notes", "physician_signature"]
@@ -515,14 +523,14 @@ fn kmg_6_routine_in_5_business_days_retro_in_30_business_days() {
     let mut f = Fax::new(&kmg_member(), "outpatient", "73721", "2026-12-03");
     f.set("received_at", "2026-11-20 09:00");
     let d = decide("keymg", &f);
-    assert_eq!(d.clock_id.as_deref(), Some("KMG-6"));
+    assert_eq!(d.clock_id, Some("KMG-6"));
     // Fri 11/20 + 5 business days: Mon 23, Tue 24, Wed 25, (Thu 26, Fri 27 holidays), Mon 30, Tue 1.
     assert_eq!(d.due_by, Some(dt("2026-12-01 09:00")));
     f.set("service_from", "2026-11-10")
         .set("urgency", "urgent")
         .set("urgency_justification", "acute");
     let r = decide("keymg", &f);
-    assert_eq!(r.clock_id.as_deref(), Some("KMG-6"));
+    assert_eq!(r.clock_id, Some("KMG-6"));
     // 30 business days skipping Thanksgiving (2), Christmas and New Year's Day.
     assert_eq!(r.due_by, Some(dt("2027-01-07 09:00")));
 }
@@ -546,7 +554,7 @@ fn kmg_8_direct_access_to_in_panel_obgyn_for_evaluation_and_management() {
     let d = decide("keymg", &f);
     assert!(d.fired("KMG-8"));
     assert_eq!(d.outcome, Outcome::NotRequired);
-    assert_eq!(d.reason_codes, vec!["0H"]);
+    assert_eq!(d.reason_code, Some("0H"));
     // An out-of-panel OB/GYN has no direct access.
     f.set("servicing_npi", &npi(out_net("OBGYN")));
     assert_ne!(decide("keymg", &f).outcome, Outcome::NotRequired);
@@ -594,7 +602,7 @@ fn kmg_10_retro_with_urgency_but_no_justification_is_pended() {
     let d = decide("keymg", &f);
     assert!(d.fired("KMG-10"));
     assert_eq!(d.outcome, Outcome::Pended);
-    assert_eq!(d.reason_codes, vec!["0U"]);
+    assert_eq!(d.reason_code, Some("0U"));
     let rr = d.retro_report.as_ref().expect("in the retro report");
     assert!(rr.urgency_indicated);
     assert_eq!(rr.missing, "urgency justification");
@@ -661,7 +669,7 @@ fn imr_2_appeal_path_is_internal_appeal_first_then_imr() {
     let mut f = Fax::new(&kmg_member(), "outpatient", "0042T", "2026-12-02");
     f.set("servicing_npi", &npi(in_net("RADIOLOGY")));
     let d = decide("keymg", &f);
-    let path = d.appeal_path.clone().unwrap();
+    let path = d.appeal_path.unwrap();
     assert!(path.starts_with("Internal appeal first"), "{path}");
     assert!(path.contains("Independent Medical Review"), "{path}");
     assert!(d.fired("IMR-2"));
@@ -744,12 +752,12 @@ fn cig_4_every_answer_has_a_tracking_number_pends_a_reason_denials_reason_and_ap
         .set("request_type", "inpatient");
     let pended = decide("cigna", &pend);
     assert_eq!(pended.outcome, Outcome::Pended);
-    assert!(!pended.reason_codes.is_empty() && !pended.reason_text.is_empty());
+    assert!(pended.reason_code.is_some() && !pended.reason_text.is_empty());
     // A participating provider that did not precertify (CIG-13).
     f.set("service_from", "2026-11-10");
     let denied = decide("cigna", &f);
     assert_eq!(denied.outcome, Outcome::Denied);
-    assert!(!denied.reason_codes.is_empty());
+    assert!(denied.reason_code.is_some());
     assert!(denied.appeal_path.is_some());
     let numbers: Vec<_> = [&approved, &pended, &denied]
         .iter()
@@ -786,7 +794,7 @@ fn cig_6_emergent_admission_notified_after_one_business_day_is_late() {
     let d = evaluator("cigna").decide(&reqs[0]);
     assert!(d.fired("CIG-6"), "{:?}", d.rules_fired);
     assert_eq!(d.outcome, Outcome::Pended);
-    assert_eq!(d.reason_codes, vec!["17"]);
+    assert_eq!(d.reason_code, Some("17"));
     assert!(has_flag(&d, "late_notification"));
 }
 
@@ -924,7 +932,7 @@ fn clk_1_cms_0057_f_expedited_72_hours_standard_7_calendar_days() {
     let mut f = Fax::new(&ma, "outpatient", "73721", "2026-12-03");
     f.set("received_at", "2026-11-20 09:00");
     let d = decide("default", &f);
-    assert_eq!(d.clock_id.as_deref(), Some("CLK-1"));
+    assert_eq!(d.clock_id, Some("CLK-1"));
     assert_eq!(
         d.due_by,
         Some(dt("2026-11-27 09:00")),
@@ -932,7 +940,7 @@ fn clk_1_cms_0057_f_expedited_72_hours_standard_7_calendar_days() {
     );
     f.set("urgency", "urgent");
     let u = decide("default", &f);
-    assert_eq!(u.clock_id.as_deref(), Some("CLK-1"));
+    assert_eq!(u.clock_id, Some("CLK-1"));
     assert_eq!(u.due_by, Some(dt("2026-11-23 09:00")));
     assert!(u.expedited);
 }
@@ -943,7 +951,7 @@ fn clk_2_knox_keene_routine_5_business_days_urgent_72_hours() {
     let mut f = Fax::new(&comm, "outpatient", "73721", "2026-12-03");
     f.set("received_at", "2026-11-25 14:00");
     let d = decide("default", &f);
-    assert_eq!(d.clock_id.as_deref(), Some("CLK-2"));
+    assert_eq!(d.clock_id, Some("CLK-2"));
     // Wed 11/25 + 5 business days skipping Thanksgiving, the Friday holiday and the weekend.
     assert_eq!(d.due_by, Some(dt("2026-12-04 14:00")));
     f.set("urgency", "emergent");
@@ -958,7 +966,7 @@ fn clk_3_retrospective_review_30_days() {
         &Fax::new(&comm, "outpatient", "97110", "2026-11-02"),
     );
     assert!(d.retro);
-    assert_eq!(d.clock_id.as_deref(), Some("CLK-3"));
+    assert_eq!(d.clock_id, Some("CLK-3"));
     assert_eq!(d.due_by, Some(dt("2026-12-20 09:00")));
 }
 

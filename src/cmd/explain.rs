@@ -69,8 +69,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 d.outcome,
                 d.hcr01.unwrap_or("AAA")
             )?;
-            if !d.reason_codes.is_empty() {
-                writeln!(out, "  reason codes: {}", d.reason_codes.join(","))?;
+            if let Some(code) = d.reason_code {
+                writeln!(out, "  reason code: {code}")?;
             }
             writeln!(out, "  reason: {}", d.reason_text)?;
             if let Some(n) = &d.certification_number {
@@ -83,7 +83,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 writeln!(
                     out,
                     "  due by {due} ({}){}",
-                    d.clock_id.as_deref().unwrap_or(""),
+                    d.clock_id.unwrap_or(""),
                     if d.past_due { " — PAST DUE" } else { "" }
                 )?;
             }
@@ -117,12 +117,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             for f in &d.rules_fired {
                 writeln!(out, "  [{}] {}: {}", f.id, f.stage, f.effect)?;
             }
-            for l in &d.lines {
+            for (l, req_line) in d.lines.iter().zip(&req.lines) {
                 writeln!(
                     out,
                     "  line {} {}: {} {}",
                     l.line,
-                    l.procedure,
+                    req_line.procedure,
                     l.outcome,
                     l.hcr01.unwrap_or("")
                 )?;

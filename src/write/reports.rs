@@ -164,7 +164,7 @@ impl Summary {
         bump(&mut self.by_outcome, d.outcome.as_str());
         bump(&mut self.by_plan, d.plan_id.as_deref().unwrap_or("(none)"));
         bump(&mut self.by_source, r.provenance.kind.as_str());
-        for c in &d.reason_codes {
+        if let Some(c) = d.reason_code {
             bump(&mut self.by_reason, c);
         }
         if d.due_by.is_some() {
@@ -472,9 +472,9 @@ impl RowRenderer {
         self.time(Some(d.decided_at))?;
         self.plain(d.outcome.as_str())?;
         self.plain(d.hcr01.unwrap_or(""))?;
-        self.joined(d.reason_codes.iter().map(String::as_str))?;
+        self.text(d.reason_code.unwrap_or(""))?;
         self.text(&d.reason_text)?;
-        self.joined(d.rules_fired.iter().map(|f| &*f.id))?;
+        self.joined(d.rules_fired.iter().map(|f| f.id))?;
         self.text(d.certification_number.as_deref().unwrap_or(""))?;
         self.date(d.valid_from)?;
         self.date(d.valid_to)?;
@@ -482,17 +482,17 @@ impl RowRenderer {
         self.plain(yn(d.past_due))?;
         self.joined(d.missing_items.iter().copied())?;
         self.plain(d.denial_category.map(|c| c.as_str()).unwrap_or(""))?;
-        self.text(d.appeal_path.as_deref().unwrap_or(""))?;
+        self.text(d.appeal_path.unwrap_or(""))?;
         self.plain(match d.imr_eligible {
             Some(true) => "Y",
             Some(false) => "N",
             None => "",
         })?;
         self.plain(yn(d.deemed))?;
-        self.joined(d.flags.iter().map(String::as_str))?;
-        self.text(rej.map(|x| x.loop_id.as_str()).unwrap_or(""))?;
-        self.text(rej.map(|x| x.reason.as_str()).unwrap_or(""))?;
-        self.text(rej.map(|x| x.follow_up.as_str()).unwrap_or(""))?;
+        self.joined(d.flags.iter().copied())?;
+        self.text(rej.map_or("", |x| x.loop_id))?;
+        self.text(rej.map_or("", |x| x.reason))?;
+        self.text(rej.map_or("", |x| x.follow_up))?;
         self.num(d.approved_units)
     }
 
@@ -508,22 +508,22 @@ impl RowRenderer {
             self.plain(Short::new().signed(rr.days_after_service).as_str())?;
             self.plain(yn(rr.urgency_indicated))?;
             self.plain(yn(rr.justification_present))?;
-            self.text(&rr.missing)?;
+            self.text(rr.missing)?;
             self.end_row()?;
         }
         let retro_end = self.len()?;
-        for l in &d.lines {
-            let req_line = r.lines.iter().find(|x| x.line == l.line);
+        // `d.lines[i]` decides `r.lines[i]`.
+        for (l, req_line) in d.lines.iter().zip(&r.lines) {
             self.text(&r.request_id)?;
             self.text(&r.provenance.file)?;
             self.plain(Short::new().number(u64::from(l.line)).as_str())?;
-            self.text(&l.procedure)?;
-            self.num(l.units)?;
-            self.date(req_line.and_then(|x| x.from))?;
-            self.date(req_line.and_then(|x| x.to))?;
+            self.text(&req_line.procedure)?;
+            self.num(req_line.units)?;
+            self.date(req_line.from)?;
+            self.date(req_line.to)?;
             self.plain(l.outcome.as_str())?;
             self.plain(l.hcr01.unwrap_or(""))?;
-            self.joined(l.reason_codes.iter().map(String::as_str))?;
+            self.text(l.reason_code.unwrap_or(""))?;
             self.num(l.approved_units)?;
             self.plain(d.outcome.as_str())?;
             self.end_row()?;
@@ -537,11 +537,11 @@ impl RowRenderer {
                 level: "request".into(),
                 position: r.provenance.reference.clone(),
                 request_id: r.request_id.clone(),
-                code: rej.map(|x| x.reason.clone()).unwrap_or_default(),
+                code: rej.map(|x| x.reason.to_string()).unwrap_or_default(),
                 ack: rej
                     .map(|x| format!("AAA {} at {}", x.reason, x.loop_id))
                     .unwrap_or_default(),
-                reason: d.reason_text.clone(),
+                reason: d.reason_text.to_string(),
             };
             self.w
                 .serialize(rr.neutralized())

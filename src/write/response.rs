@@ -115,10 +115,10 @@ pub fn render_response(
         w: SegmentWriter::new(&mut buf, delims, LineEnding::Lf),
         term: delims.segment,
     };
-    let rejected_at = d.rejection.as_ref().map(|r| r.loop_id.as_str());
+    let rejected_at = d.rejection.as_ref().map(|r| r.loop_id);
     let aaa = |o: &mut Out<'_>| -> io::Result<()> {
         if let Some(r) = &d.rejection {
-            o.seg("AAA", &["N", "", &r.reason, &r.follow_up])?;
+            o.seg("AAA", &["N", "", r.reason, r.follow_up])?;
         }
         Ok(())
     };
@@ -197,7 +197,7 @@ pub fn render_response(
         member_loop(&mut o, e, "2010D")?;
     }
     let cert = d.certification_number.as_deref().unwrap_or("");
-    let reasons: Vec<&str> = d.reason_codes.iter().map(String::as_str).collect();
+    let reasons = d.reason_code.as_slice();
     for ev in &t.events {
         let e_hl = next_hl(parent, "EV", !ev.services.is_empty(), &mut o)?;
         for tr in &ev.detail.traces {
@@ -218,7 +218,7 @@ pub fn render_response(
         }
         if d.rejection.is_none() {
             if let Some(h) = d.hcr01 {
-                let r = o.w.repeated(&reasons);
+                let r = o.w.repeated(reasons);
                 o.w.segment_composite("HCR", &[h, cert, &r])?;
             }
             if d.outcome == Outcome::Pended && !cert.is_empty() {
@@ -303,12 +303,12 @@ pub fn render_response(
             }
             let ld = d.lines.get(i);
             if d.rejection.is_none() {
-                let (h, lr): (Option<&str>, Vec<&str>) = match ld {
-                    Some(l) => (l.hcr01, l.reason_codes.iter().map(String::as_str).collect()),
-                    None => (d.hcr01.filter(|h| *h != "A2"), reasons.clone()),
+                let (h, lr): (Option<&str>, &[&str]) = match ld {
+                    Some(l) => (l.hcr01, l.reason_code.as_slice()),
+                    None => (d.hcr01.filter(|h| *h != "A2"), reasons),
                 };
                 if let Some(h) = h {
-                    let r = o.w.repeated(&lr);
+                    let r = o.w.repeated(lr);
                     o.w.segment_composite("HCR", &[h, cert, &r])?;
                 }
             }
