@@ -6,9 +6,8 @@
 //! business-day deadline keeps the time of day of its start (received Friday 10:00 + 2 business
 //! days = Tuesday 10:00, or Wednesday when Monday is a holiday).
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Weekday};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use serde::Serialize;
-use std::collections::BTreeSet;
 use std::fmt;
 
 /// A length of time as policies write it.
@@ -48,23 +47,62 @@ impl ClockDuration {
     }
 }
 
+/// Days walked at most by one business-day computation (about 27 years): a bound on bad data,
+/// never reached by a real clock.
+const WALK_LIMIT: i32 = 10_000;
+
 /// A calendar of non-working days.
+///
+/// Days are walked as day numbers (days from 0001-01-01, a Monday), so a weekday is a
+/// remainder and a holiday check is one comparison against a cursor into the sorted holidays:
+/// deadlines are computed for every request, several times.
 #[derive(Debug, Clone, Default)]
 pub struct Calendar {
-    holidays: BTreeSet<NaiveDate>,
+    /// Holidays as day numbers, sorted, without duplicates.
+    holidays: Vec<i32>,
+}
+
+/// Walks day numbers forward, answering "business day?" with a cursor into the holidays.
+struct DayWalk<'c> {
+    holidays: &'c [i32],
+    /// Index of the first holiday not before the current day.
+    next_holiday: usize,
+}
+
+impl DayWalk<'_> {
+    fn is_business_day(&mut self, day: i32) -> bool {
+        while self
+            .holidays
+            .get(self.next_holiday)
+            .is_some_and(|&h| h < day)
+        {
+            self.next_holiday += 1;
+        }
+        // Day 1 (0001-01-01) is a Monday: remainders 0..=4 are Monday to Friday.
+        (day - 1).rem_euclid(7) < 5 && self.holidays.get(self.next_holiday) != Some(&day)
+    }
 }
 
 impl Calendar {
     /// A calendar with these holidays (weekends are always non-working).
     pub fn new(holidays: impl IntoIterator<Item = NaiveDate>) -> Self {
-        Calendar {
-            holidays: holidays.into_iter().collect(),
+        let mut days: Vec<i32> = holidays.into_iter().map(|d| d.num_days_from_ce()).collect();
+        days.sort_unstable();
+        days.dedup();
+        Calendar { holidays: days }
+    }
+
+    fn walk_from(&self, day: i32) -> DayWalk<'_> {
+        DayWalk {
+            holidays: &self.holidays,
+            next_holiday: self.holidays.partition_point(|&h| h < day),
         }
     }
 
     /// True for Monday–Friday that is not a holiday.
     pub fn is_business_day(&self, d: NaiveDate) -> bool {
-        !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && !self.holidays.contains(&d)
+        let day = d.num_days_from_ce();
+        self.walk_from(day).is_business_day(day)
     }
 
     /// The instant `duration` after `start`.
@@ -73,25 +111,27 @@ impl Calendar {
             ClockDuration::Hours(h) => start + Duration::hours(h),
             ClockDuration::Days(d) => start + Duration::days(d),
             ClockDuration::BusinessDays(n) => {
-                let mut date = start.date();
-                let mut left = n;
+                let first = start.date().num_days_from_ce();
+                let mut walk = self.walk_from(first);
+                let mut day = first;
                 // A start on a non-working day counts from the next business day's start.
                 let mut time = start.time();
-                if !self.is_business_day(date) {
-                    while !self.is_business_day(date) {
-                        date = date.succ_opt().unwrap_or(date);
+                if !walk.is_business_day(day) {
+                    while !walk.is_business_day(day) && day - first < WALK_LIMIT {
+                        day += 1;
                     }
                     time = chrono::NaiveTime::MIN;
                 }
-                let mut guard = 0;
-                while left > 0 && guard < 10_000 {
-                    date = date.succ_opt().unwrap_or(date);
-                    if self.is_business_day(date) {
+                let mut left = n;
+                while left > 0 && day - first < WALK_LIMIT {
+                    day += 1;
+                    if walk.is_business_day(day) {
                         left -= 1;
                     }
-                    guard += 1;
                 }
-                date.and_time(time)
+                NaiveDate::from_num_days_from_ce_opt(day)
+                    .unwrap_or(start.date())
+                    .and_time(time)
             }
         }
     }
@@ -99,18 +139,11 @@ impl Calendar {
     /// Business days strictly between two dates' starts: how many business days separate
     /// `from` and `to` (0 when `to` ≤ `from`).
     pub fn business_days_between(&self, from: NaiveDate, to: NaiveDate) -> i64 {
-        if to <= from {
-            return 0;
-        }
-        let mut n = 0;
-        let mut d = from;
-        while d < to {
-            d = d.succ_opt().unwrap_or(to);
-            if self.is_business_day(d) {
-                n += 1;
-            }
-        }
-        n
+        let (from, to) = (from.num_days_from_ce(), to.num_days_from_ce());
+        let mut walk = self.walk_from(from);
+        (from + 1..=to)
+            .map(|day| i64::from(walk.is_business_day(day)))
+            .sum()
     }
 
     /// True when `later` is more than `duration` after `earlier`.
@@ -164,6 +197,60 @@ mod tests {
             ),
             1
         );
+    }
+
+    /// The day-by-day definition, with chrono's weekdays and a set of holidays.
+    fn naive_add(holidays: &[NaiveDate], start: NaiveDateTime, n: i64) -> NaiveDateTime {
+        use chrono::Weekday;
+        let works = |d: NaiveDate| {
+            !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && !holidays.contains(&d)
+        };
+        let (mut date, mut time) = (start.date(), start.time());
+        if !works(date) {
+            while !works(date) {
+                date = date.succ_opt().unwrap();
+            }
+            time = chrono::NaiveTime::MIN;
+        }
+        let mut left = n;
+        while left > 0 {
+            date = date.succ_opt().unwrap();
+            if works(date) {
+                left -= 1;
+            }
+        }
+        date.and_time(time)
+    }
+
+    #[test]
+    fn day_number_walk_matches_the_day_by_day_definition() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        // Consecutive holidays, a holiday on a Saturday, a duplicate, unsorted input.
+        let holidays = vec![
+            d(2026, 12, 25),
+            d(2026, 11, 26),
+            d(2026, 11, 27),
+            d(2027, 1, 1),
+            d(2026, 7, 4),
+            d(2026, 11, 26),
+            d(2027, 5, 31),
+        ];
+        let cal = Calendar::new(holidays.clone());
+        let mut start = dt("2026-06-01 09:30");
+        while start < dt("2027-07-01 00:00") {
+            for n in 0..12 {
+                assert_eq!(
+                    cal.add(start, ClockDuration::BusinessDays(n)),
+                    naive_add(&holidays, start, n),
+                    "{start} + {n} business days"
+                );
+            }
+            let day = start.date();
+            let works = !holidays.contains(&day)
+                && !matches!(day.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
+            assert_eq!(cal.is_business_day(day), works, "{day}");
+            start += Duration::hours(23);
+        }
     }
 
     #[test]

@@ -6,12 +6,42 @@
 
 use rustc_hash::FxHashSet as HashSet;
 
+/// Longest code a set entry may hold. ICD-10-CM codes have 7 characters, CPT, HCPCS and CDT 5;
+/// 15 leaves room and lets a code, with its length, fit in one `u128`.
+const MAX_CODE: usize = 15;
+
+/// A code as one integer: its first 15 bytes big-endian, then its length (capped at 255) in
+/// the low byte. Among codes of one length, integer order is text order, so ranges and
+/// prefixes are integer comparisons and exact codes hash as integers: a rule's code test costs
+/// no string comparison.
+fn key(code: &[u8]) -> u128 {
+    let mut k: u128 = 0;
+    for i in 0..MAX_CODE {
+        k = (k << 8) | u128::from(code.get(i).copied().unwrap_or(0));
+    }
+    (k << 8) | code.len().min(255) as u128
+}
+
+/// The length byte of a key.
+fn key_len(k: u128) -> u128 {
+    k & 0xFF
+}
+
+/// Mask over the first `n` bytes of a key (n ≤ 15).
+fn prefix_mask(n: usize) -> u128 {
+    let bits = (n.min(MAX_CODE) * 8) as u32;
+    // All ones over the top `bits` bits of the 128.
+    u128::MAX.checked_shl(128 - bits).unwrap_or(0)
+}
+
 /// A compiled code set.
 #[derive(Debug, Clone, Default)]
 pub struct CodeSet {
-    exact: HashSet<String>,
-    ranges: Vec<(String, String)>,
-    prefixes: Vec<String>,
+    exact: HashSet<u128>,
+    /// Inclusive (low, high) keys of one length.
+    ranges: Vec<(u128, u128)>,
+    /// (prefix bytes as a key without length, mask over them, prefix length).
+    prefixes: Vec<(u128, u128, u128)>,
 }
 
 impl CodeSet {
@@ -23,11 +53,21 @@ impl CodeSet {
             if e.is_empty() {
                 return Err("an empty code".into());
             }
+            let too_long = |s: &str| {
+                (s.len() > MAX_CODE).then(|| {
+                    format!("`{raw}` is longer than {MAX_CODE} characters, longer than any code")
+                })
+            };
             if let Some(p) = e.strip_suffix('*') {
                 if p.is_empty() || !p.bytes().all(|b| b.is_ascii_alphanumeric()) {
                     return Err(format!("`{raw}` is not a valid prefix"));
                 }
-                set.prefixes.push(p.to_string());
+                if let Some(err) = too_long(p) {
+                    return Err(err);
+                }
+                let mask = prefix_mask(p.len());
+                set.prefixes
+                    .push((key(p.as_bytes()) & mask, mask, p.len() as u128));
             } else if let Some((lo, hi)) = e.split_once('-') {
                 let ok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
                 if !ok(lo) || !ok(hi) || lo.len() != hi.len() || lo > hi {
@@ -35,9 +75,15 @@ impl CodeSet {
                         "`{raw}` is not a range of two codes of the same length, low to high"
                     ));
                 }
-                set.ranges.push((lo.to_string(), hi.to_string()));
+                if let Some(err) = too_long(lo) {
+                    return Err(err);
+                }
+                set.ranges.push((key(lo.as_bytes()), key(hi.as_bytes())));
             } else if e.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                set.exact.insert(e);
+                if let Some(err) = too_long(&e) {
+                    return Err(err);
+                }
+                set.exact.insert(key(e.as_bytes()));
             } else {
                 return Err(format!("`{raw}` is not a code, a range or a prefix"));
             }
@@ -47,17 +93,20 @@ impl CodeSet {
 
     /// True when `code` belongs to the set.
     pub fn contains(&self, code: &str) -> bool {
-        if self.exact.contains(code) {
+        let k = key(code.as_bytes());
+        if self.exact.contains(&k) {
             return true;
         }
         if self
             .ranges
             .iter()
-            .any(|(lo, hi)| code.len() == lo.len() && code >= lo.as_str() && code <= hi.as_str())
+            .any(|&(lo, hi)| key_len(k) == key_len(lo) && lo <= k && k <= hi)
         {
             return true;
         }
-        self.prefixes.iter().any(|p| code.starts_with(p.as_str()))
+        self.prefixes
+            .iter()
+            .any(|&(bits, mask, len)| key_len(k) >= len && k & mask == bits)
     }
 
     /// True when any of `codes` belongs to the set.
@@ -117,8 +166,62 @@ mod tests {
         assert!(s.contains("0042T"));
         assert!(s.contains("E0601"));
         assert!(!s.contains("7372"));
+        assert!(!s.contains("O8"), "shorter than the prefix");
+        assert!(
+            s.contains("O80123456789012345678"),
+            "a long code still has its prefix"
+        );
+        assert!(
+            !s.contains("7500"),
+            "a shorter code is outside a range of 5-character codes"
+        );
+        assert!(!s.contains("0042T\0"), "exact codes compare their length");
+        assert!(!s.contains(""));
+        assert!(CodeSet::compile(&["ABCDEFGHIJKLMNOP".into()]).is_err());
         assert!(CodeSet::compile(&["7-79999".into()]).is_err());
         assert!(CodeSet::compile(&["A*B".into()]).is_err());
+    }
+
+    /// The text definition the integer keys must agree with.
+    fn naive_contains(entries: &[String], code: &str) -> bool {
+        entries.iter().any(|e| {
+            if let Some(p) = e.strip_suffix('*') {
+                code.starts_with(p)
+            } else if let Some((lo, hi)) = e.split_once('-') {
+                code.len() == lo.len() && code >= lo && code <= hi
+            } else {
+                code == e
+            }
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn keys_agree_with_text_comparison(
+            codes in proptest::collection::vec("[A-C0-2]{1,8}", 1..6),
+            lengths in proptest::collection::vec(0usize..3, 1..6),
+            probes in proptest::collection::vec("[A-C0-2\\x00]{0,9}", 1..20),
+        ) {
+            // Exact codes, ranges of two codes cut to one length, and prefixes.
+            let mut entries = Vec::new();
+            for (i, (c, kind)) in codes.iter().zip(lengths.iter().cycle()).enumerate() {
+                match kind {
+                    0 => entries.push(c.clone()),
+                    1 => {
+                        let other = &codes[(i + 1) % codes.len()];
+                        let n = c.len().min(other.len());
+                        let (a, b) = (&c[..n], &other[..n]);
+                        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+                        entries.push(format!("{lo}-{hi}"));
+                    }
+                    _ => entries.push(format!("{}*", &c[..c.len().div_ceil(2)])),
+                }
+            }
+            let set = CodeSet::compile(&entries).unwrap();
+            for p in probes.iter().chain(&codes) {
+                proptest::prop_assert_eq!(set.contains(p), naive_contains(&entries, p), "{} in {:?}", p, entries);
+            }
+        }
     }
 
     #[test]
