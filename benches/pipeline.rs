@@ -52,7 +52,7 @@ fn pipeline(bytes: &[u8], ev: &Evaluator, write: bool) -> usize {
             if write {
                 let ctx = ResponseContext {
                     st02: &u.control_number,
-                    created: ev.as_of,
+                    created: ev.as_of(),
                     umo_trace_originator: "9UMBATCH01",
                 };
                 out += render_response(t, &segs, &d, u.interchange.header.delimiters, &ctx)

@@ -305,7 +305,7 @@ fn process_unit(
     let decision = ev.decide(&request);
     let ctx = ResponseContext {
         st02: &unit.control_number,
-        created: ev.as_of,
+        created: ev.as_of(),
         umo_trace_originator: "9UMBATCH01",
     };
     let rendered = render_response(
@@ -706,7 +706,7 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
     let mut hashing = HashingReader::open(path)?;
     let stem = unique_stem(c.stems, path);
     let out = &c.cfg.out;
-    let as_of = c.cfg.evaluator.as_of;
+    let as_of = c.cfg.evaluator.as_of();
     let mut resp = ResponseFile::new(
         &out.join("responses").join(format!("{stem}.278.x12")),
         as_of,
@@ -1012,7 +1012,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
         .map_err(|e| RunError::Io(io::Error::other(e.to_string())))?;
     let mut reports = Reports::create(&out.join("reports"))?;
     let mut committed: Vec<Committed> = Vec::new();
-    let mut numbers = ControlNumbers::new(cfg.evaluator.as_of);
+    let mut numbers = ControlNumbers::new(cfg.evaluator.as_of());
     let mut stems = HashSet::new();
     let mut certificates = Certificates::default();
     let mut inputs = Vec::new();
@@ -1178,7 +1178,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
         timings.insert(i.file.clone(), i.elapsed_ms);
     }
     timings.insert("total".to_string(), started.elapsed().as_millis());
-    let policy = &cfg.evaluator.policy;
+    let policy = cfg.evaluator.policy();
     let mut rosters = Vec::new();
     for r in &cfg.rosters {
         let (sha256, bytes) = file_sha256(r).unwrap_or_default();
@@ -1190,7 +1190,11 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
     }
     let manifest = Manifest {
         umbatch_version: env!("CARGO_PKG_VERSION"),
-        as_of: cfg.evaluator.as_of.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        as_of: cfg
+            .evaluator
+            .as_of()
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string(),
         jobs: cfg.jobs,
         exit_status: exit,
         policy: serde_json::json!({ "id": policy.id, "name": policy.name, "file": policy.file, "sha256": policy.sha256 }),

@@ -6,14 +6,15 @@
 //! compiled rules run stage by stage (see [`Stage`]); the first rule that sets an outcome
 //! decides. Every rule that fired is kept, in order, with what it did.
 
-use crate::calendar::ClockDuration;
+mod conditions;
+
+use crate::calendar::{Calendar, ClockDuration};
 use crate::policy::codes::{is_icd10_code, is_procedure_code};
-use crate::policy::{
-    item_names, CodeKind, Conditions, DenialCategory, Item, NetworkCond, Outcome, Policy, Stage,
-};
+use crate::policy::{item_names, DenialCategory, Item, NetworkCond, Outcome, Policy, Stage};
 use crate::request::{AuthRequest, Category, Urgency};
 use crate::roster::{Coverage, Eligibility, Product, Provider, Providers};
 use chrono::{NaiveDate, NaiveDateTime};
+use conditions::{Test, View};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -175,8 +176,15 @@ pub struct Decision<'e> {
     pub decided_at: NaiveDateTime,
 }
 
-/// How many distinct "submission + duration" deadlines one request keeps computed.
+/// How many distinct deadlines one request keeps computed.
 const DEADLINE_MEMO: usize = 4;
+
+/// What a deadline is counted from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Base {
+    Submission,
+    ServiceStart,
+}
 
 /// Facts computed once per request.
 struct Facts<'a> {
@@ -193,44 +201,72 @@ struct Facts<'a> {
     diag_invalid: bool,
     proc_invalid: bool,
     has_justification: bool,
-    /// Deadlines counted from the submission, by duration: lead-time rules, waiting rules and
-    /// the decision clock ask for the same few, and business days cost a calendar walk.
-    deadlines: Cell<[Option<(ClockDuration, NaiveDateTime)>; DEADLINE_MEMO]>,
+    /// Length of the stay in hours (service dates, else units as days).
+    stay_hours: Option<i64>,
+    /// Deadlines by base and duration: lead-time rules, waiting rules and the decision clock
+    /// ask for the same few, and business days cost a calendar walk.
+    deadlines: Cell<[Option<(Base, ClockDuration, NaiveDateTime)>; DEADLINE_MEMO]>,
 }
 
 impl Facts<'_> {
-    /// `submitted` + `d` on the policy's calendar, computed once per duration.
-    fn after_submission(
+    fn deadline(
         &self,
-        calendar: &crate::calendar::Calendar,
-        submitted: NaiveDateTime,
+        calendar: &Calendar,
+        base: Base,
+        from: NaiveDateTime,
         d: ClockDuration,
     ) -> NaiveDateTime {
         let mut memo = self.deadlines.get();
-        if let Some((_, at)) = memo.iter().flatten().find(|(k, _)| *k == d) {
+        if let Some((_, _, at)) = memo
+            .iter()
+            .flatten()
+            .find(|(b, k, _)| *b == base && *k == d)
+        {
             return *at;
         }
-        let at = calendar.add(submitted, d);
+        let at = calendar.add(from, d);
         if let Some(free) = memo.iter_mut().find(|m| m.is_none()) {
-            *free = Some((d, at));
+            *free = Some((base, d, at));
             self.deadlines.set(memo);
         }
         at
     }
+
+    /// `submitted` + `d` on the policy's calendar (`submitted` is always the request's).
+    fn after_submission(
+        &self,
+        calendar: &Calendar,
+        submitted: NaiveDateTime,
+        d: ClockDuration,
+    ) -> NaiveDateTime {
+        self.deadline(calendar, Base::Submission, submitted, d)
+    }
+
+    /// `start` + `d` (`start` is always the start of the request's first service day).
+    fn after_service_start(
+        &self,
+        calendar: &Calendar,
+        start: NaiveDateTime,
+        d: ClockDuration,
+    ) -> NaiveDateTime {
+        self.deadline(calendar, Base::ServiceStart, start, d)
+    }
 }
 
 /// The evaluator: a compiled policy, rosters and the decision time.
+///
+/// Fields are private so the compiled rules always match the policy they came from.
 #[derive(Debug, Clone)]
 pub struct Evaluator {
-    /// The policy.
-    pub policy: Arc<Policy>,
-    /// The eligibility roster.
-    pub eligibility: Arc<Eligibility>,
-    /// The provider roster.
-    pub providers: Arc<Providers>,
-    /// "Now".
-    pub as_of: NaiveDateTime,
+    policy: Arc<Policy>,
+    eligibility: Arc<Eligibility>,
+    providers: Arc<Providers>,
+    as_of: NaiveDateTime,
     builtin: Arc<BuiltIn>,
+    /// Each policy rule's conditions, compiled (same order as `policy.rules`).
+    rule_tests: Arc<[Vec<Test>]>,
+    /// Each clock's conditions, compiled (same order as `policy.clocks`).
+    clock_tests: Arc<[Vec<Test>]>,
 }
 
 impl std::fmt::Debug for BuiltIn {
@@ -371,13 +407,35 @@ impl Evaluator {
         as_of: NaiveDateTime,
     ) -> Self {
         let builtin = Arc::new(BuiltIn::new(&policy));
+        let rule_tests = policy
+            .rules
+            .iter()
+            .map(|r| conditions::compile(&r.when))
+            .collect();
+        let clock_tests = policy
+            .clocks
+            .iter()
+            .map(|k| conditions::compile(&k.when))
+            .collect();
         Evaluator {
+            rule_tests,
+            clock_tests,
             policy,
             eligibility,
             providers,
             as_of,
             builtin,
         }
+    }
+
+    /// The policy decisions follow.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// "Now": the decision time of every decision.
+    pub fn as_of(&self) -> NaiveDateTime {
+        self.as_of
     }
 
     fn facts<'e>(&'e self, r: &AuthRequest) -> Facts<'e> {
@@ -477,7 +535,13 @@ impl Evaluator {
         let proc_invalid =
             r.procedure_codes.is_empty() || r.procedure_codes.iter().any(|c| !is_procedure_code(c));
         let has_justification = !r.justification.trim().is_empty();
+        let stay_hours = match (r.service_from, r.service_to) {
+            (Some(a), Some(b)) => Some((b - a).num_days() * 24),
+            (Some(_), None) => r.units.map(|u| (u * 24.0) as i64),
+            _ => None,
+        };
         Facts {
+            stay_hours,
             has_justification,
             coverage,
             member_found,
@@ -493,207 +557,6 @@ impl Evaluator {
             proc_invalid,
             deadlines: Cell::new([None; DEADLINE_MEMO]),
         }
-    }
-
-    fn lead_time_under(&self, r: &AuthRequest, f: &Facts<'_>, d: ClockDuration) -> bool {
-        match r.service_from {
-            // The service starts at the beginning of its day.
-            Some(from) => {
-                let start = from.and_time(chrono::NaiveTime::MIN);
-                start < f.after_submission(&self.policy.calendar, r.submitted_at, d)
-            }
-            None => false,
-        }
-    }
-
-    fn holds(
-        &self,
-        c: &Conditions,
-        r: &AuthRequest,
-        f: &Facts<'_>,
-        procs: &[String],
-        units: Option<f64>,
-    ) -> bool {
-        let p = &self.policy;
-        let set = |i: usize| p.code_sets.get(i);
-        if c.categories.is_some_and(|b| b & cat_bit(r.category) == 0) {
-            return false;
-        }
-        if c.not_categories
-            .is_some_and(|b| b & cat_bit(r.category) != 0)
-        {
-            return false;
-        }
-        if let Some(st) = &c.service_types {
-            if !st.iter().any(|s| s.eq_ignore_ascii_case(&r.service_type)) {
-                return false;
-            }
-        }
-        if let Some(pl) = &c.places {
-            if !pl.contains(&r.place_of_service) {
-                return false;
-            }
-        }
-        if let Some(i) = c.procedures_in {
-            if !set(i).is_some_and(|s| s.any(procs)) {
-                return false;
-            }
-        }
-        if let Some(i) = c.all_procedures_in {
-            if !set(i).is_some_and(|s| s.all(procs)) {
-                return false;
-            }
-        }
-        if let Some(i) = c.no_procedure_in {
-            if set(i).is_some_and(|s| s.any(procs)) {
-                return false;
-            }
-        }
-        if let Some(i) = c.diagnoses_in {
-            if !set(i).is_some_and(|s| s.any(&r.diagnosis_codes)) {
-                return false;
-            }
-        }
-        if c.urgency.is_some_and(|b| b & urg_bit(r.urgency) == 0) {
-            return false;
-        }
-        if c.retro.is_some_and(|v| v != r.is_retro()) {
-            return false;
-        }
-        if c.post_stabilization
-            .is_some_and(|v| v != r.post_stabilization)
-        {
-            return false;
-        }
-        if c.member_found.is_some_and(|v| v != f.member_found) {
-            return false;
-        }
-        if c.eligible.is_some_and(|v| v != f.eligible) {
-            return false;
-        }
-        if let Some(b) = c.products {
-            if f.coverage.is_none_or(|cv| b & prod_bit(cv.product) == 0) {
-                return false;
-            }
-        }
-        if c.medicare_primary
-            .is_some_and(|v| v != f.coverage.is_some_and(|cv| cv.medicare_primary))
-        {
-            return false;
-        }
-        if let Some(flag) = &c.plan_flag {
-            if !f.plan_flags.iter().any(|x| x == flag) {
-                return false;
-            }
-        }
-        if let Some(flag) = &c.plan_flag_off {
-            if f.plan_flags.iter().any(|x| x == flag) {
-                return false;
-            }
-        }
-        if c.servicing_network
-            .is_some_and(|n| n != f.servicing_network)
-        {
-            return false;
-        }
-        if let Some(specs) = &c.servicing_specialty {
-            if !f.servicing.is_some_and(|s| specs.contains(&s.specialty)) {
-                return false;
-            }
-        }
-        if c.servicing_is_member_pcp
-            .is_some_and(|v| v != f.servicing_is_pcp)
-        {
-            return false;
-        }
-        if let Some(specs) = &c.requester_specialty {
-            if !f.requester.is_some_and(|s| specs.contains(&s.specialty)) {
-                return false;
-            }
-        }
-        if let Some(max) = c.cost_at_most {
-            if !r.estimated_cost.is_some_and(|x| x <= max) {
-                return false;
-            }
-        }
-        if let Some(min) = c.cost_over {
-            if !r.estimated_cost.is_some_and(|x| x > min) {
-                return false;
-            }
-        }
-        if c.missing.is_some_and(|m| m & f.missing == 0) {
-            return false;
-        }
-        match c.codes_invalid {
-            Some(CodeKind::Diagnosis) if !f.diag_invalid => return false,
-            Some(CodeKind::Procedure) if !f.proc_invalid => return false,
-            _ => {}
-        }
-        if let Some(d) = c.lead_time_under {
-            if !self.lead_time_under(r, f, d) {
-                return false;
-            }
-        }
-        if let Some(d) = c.notified_after {
-            let late = r.service_from.is_some_and(|from| {
-                let start = from.and_time(chrono::NaiveTime::MIN);
-                p.calendar.exceeds(start, r.submitted_at, d)
-            });
-            if !late {
-                return false;
-            }
-        }
-        let stay_hours = match (r.service_from, r.service_to) {
-            (Some(a), Some(b)) => Some((b - a).num_days() * 24),
-            (Some(_), None) => r.units.map(|u| (u * 24.0) as i64),
-            _ => None,
-        };
-        let hours = |d: ClockDuration| match d {
-            ClockDuration::Hours(h) => h,
-            ClockDuration::Days(d) | ClockDuration::BusinessDays(d) => d * 24,
-        };
-        if let Some(d) = c.stay_over {
-            if stay_hours.is_none_or(|s| s <= hours(d)) {
-                return false;
-            }
-        }
-        if let Some(d) = c.stay_at_most {
-            if stay_hours.is_none_or(|s| s > hours(d)) {
-                return false;
-            }
-        }
-        if c.delivery.is_some() && c.delivery != r.delivery {
-            return false;
-        }
-        if c.has_previous_certification
-            .is_some_and(|v| v != r.previous_certification.is_some())
-        {
-            return false;
-        }
-        if let Some(t) = &c.certification_types {
-            if !t.contains(&r.certification_type) {
-                return false;
-            }
-        }
-        if c.justification.is_some_and(|v| v != f.has_justification) {
-            return false;
-        }
-        if let Some(d) = c.waiting_over {
-            if self.as_of <= f.after_submission(&p.calendar, r.submitted_at, d) {
-                return false;
-            }
-        }
-        if let Some(n) = c.units_over {
-            if !units.is_some_and(|u| u > n) {
-                return false;
-            }
-        }
-        if c.source_fax
-            .is_some_and(|v| v != (r.provenance.kind == crate::request::SourceKind::Fax))
-        {
-            return false;
-        }
-        true
     }
 
     fn run<'e>(
@@ -720,7 +583,16 @@ impl Evaluator {
         let mut required = false;
         let mut decided = false;
         let mut stage = Stage::Validity;
-        for rule in &p.rules {
+        let view = View {
+            r,
+            f,
+            procs,
+            units,
+            code_sets: &p.code_sets,
+            calendar: &p.calendar,
+            as_of: self.as_of,
+        };
+        for (rule, tests) in p.rules.iter().zip(self.rule_tests.iter()) {
             if rule.stage > Stage::Requirement
                 && stage <= Stage::Requirement
                 && !required
@@ -735,7 +607,7 @@ impl Evaluator {
                 break;
             }
             stage = rule.stage;
-            if !self.holds(&rule.when, r, f, procs, units) {
+            if !view.holds(tests) {
                 continue;
             }
             let t = &rule.then;
@@ -932,8 +804,17 @@ impl Evaluator {
         }
         let mut due_by = None;
         let mut clock_id = None;
-        for k in &p.clocks {
-            if self.holds(&k.when, r, &f, &r.procedure_codes, r.units) {
+        let view = View {
+            r,
+            f: &f,
+            procs: &r.procedure_codes,
+            units: r.units,
+            code_sets: &p.code_sets,
+            calendar: &p.calendar,
+            as_of: self.as_of,
+        };
+        for (k, tests) in p.clocks.iter().zip(self.clock_tests.iter()) {
+            if view.holds(tests) {
                 due_by = Some(f.after_submission(&p.calendar, r.submitted_at, k.due));
                 clock_id = Some(&*k.id);
                 fired.push(Fired {
