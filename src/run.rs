@@ -137,7 +137,7 @@ enum TxnResult {
         ack: TxnAck,
         outcome: Outcome,
         request_id: String,
-        certificate: Option<String>,
+        certificate: Option<crate::eval::CertificationNumber>,
         response: Vec<u8>,
         rows: Rendered,
     },
@@ -894,7 +894,7 @@ fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                 match r {
                     Ok(done) => {
                         let (req, d, rows) = done?;
-                        c.certificate(d.certification_number.as_deref(), &d.request_id);
+                        c.certificate(d.certification_number.as_deref(), &req.request_id);
                         c.reports.write_rendered(&req, &d, &rows)?;
                         rep.decided += 1;
                         count_outcome(&mut rep.outcomes, d.outcome.as_str());

@@ -6,7 +6,7 @@
 //! makes a rule cost what it says. Every test is a pure question about the request and its
 //! facts, so the order changes the speed, never the answer.
 
-use super::{cat_bit, prod_bit, urg_bit, Facts};
+use super::{cat_bit, prod_bit, urg_bit, Base, Deadline, DeadlineSlots, Facts};
 use crate::calendar::{Calendar, ClockDuration};
 use crate::policy::codes::CodeSet;
 use crate::policy::{CodeKind, Conditions, NetworkCond};
@@ -82,12 +82,12 @@ pub(super) enum Test {
     NoProcedureIn(usize),
     /// Any diagnosis in this code set.
     DiagnosesIn(usize),
-    /// Less than this between submission and service start.
-    LeadTimeUnder(ClockDuration),
-    /// More than this between service start and submission.
-    NotifiedAfter(ClockDuration),
-    /// The request has waited more than this at decision time.
-    WaitingOver(ClockDuration),
+    /// Less than this (counted from the submission) between submission and service start.
+    LeadTimeUnder(Deadline),
+    /// More than this (counted from the service start) between service start and submission.
+    NotifiedAfter(Deadline),
+    /// The request has waited more than this (counted from the submission) at decision time.
+    WaitingOver(Deadline),
 }
 
 /// Hours in a duration, as stay-length conditions count them.
@@ -98,8 +98,8 @@ fn hours(d: ClockDuration) -> i64 {
     }
 }
 
-/// Compiles conditions into tests, cheapest first.
-pub(super) fn compile(c: &Conditions) -> Vec<Test> {
+/// Compiles conditions into tests, cheapest first; deadlines get their memo slots.
+pub(super) fn compile(c: &Conditions, slots: &mut DeadlineSlots) -> Vec<Test> {
     // Destructured in full: a condition added to `Conditions` does not compile until it has
     // its test here.
     let Conditions {
@@ -178,9 +178,10 @@ pub(super) fn compile(c: &Conditions) -> Vec<Test> {
     t.extend(no_procedure_in.map(Test::NoProcedureIn));
     t.extend(diagnoses_in.map(Test::DiagnosesIn));
     // Calendar arithmetic.
-    t.extend(lead_time_under.map(Test::LeadTimeUnder));
-    t.extend(notified_after.map(Test::NotifiedAfter));
-    t.extend(waiting_over.map(Test::WaitingOver));
+    let mut from = |base, d| slots.deadline(base, d);
+    t.extend(lead_time_under.map(|d| Test::LeadTimeUnder(from(Base::Submission, d))));
+    t.extend(notified_after.map(|d| Test::NotifiedAfter(from(Base::ServiceStart, d))));
+    t.extend(waiting_over.map(|d| Test::WaitingOver(from(Base::Submission, d))));
     t
 }
 
@@ -256,15 +257,13 @@ impl View<'_> {
             Test::LeadTimeUnder(d) => r.service_from.is_some_and(|from| {
                 // The service starts at the beginning of its day.
                 let start = from.and_time(chrono::NaiveTime::MIN);
-                start < f.after_submission(self.calendar, r.submitted_at, *d)
+                start < f.deadline(self.calendar, *d, r.submitted_at)
             }),
             Test::NotifiedAfter(d) => r.service_from.is_some_and(|from| {
                 let start = from.and_time(chrono::NaiveTime::MIN);
-                r.submitted_at > f.after_service_start(self.calendar, start, *d)
+                r.submitted_at > f.deadline(self.calendar, *d, start)
             }),
-            Test::WaitingOver(d) => {
-                self.as_of > f.after_submission(self.calendar, r.submitted_at, *d)
-            }
+            Test::WaitingOver(d) => self.as_of > f.deadline(self.calendar, *d, r.submitted_at),
         }
     }
 }
@@ -275,7 +274,8 @@ mod tests {
 
     #[test]
     fn only_present_conditions_become_tests_cheapest_first() {
-        assert!(compile(&Conditions::default()).is_empty());
+        let mut slots = DeadlineSlots::default();
+        assert!(compile(&Conditions::default(), &mut slots).is_empty());
         let c = Conditions {
             waiting_over: Some(ClockDuration::Hours(1)),
             procedures_in: Some(2),
@@ -285,13 +285,17 @@ mod tests {
             ..Conditions::default()
         };
         assert_eq!(
-            compile(&c),
+            compile(&c, &mut slots),
             vec![
                 Test::PostStabilization(true),
                 Test::StayOverHours(14 * 24),
                 Test::Places(vec!["21".into()]),
                 Test::ProceduresIn(2),
-                Test::WaitingOver(ClockDuration::Hours(1)),
+                Test::WaitingOver(Deadline {
+                    base: Base::Submission,
+                    duration: ClockDuration::Hours(1),
+                    slot: 0
+                }),
             ]
         );
     }

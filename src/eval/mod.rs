@@ -6,7 +6,10 @@
 //! compiled rules run stage by stage (see [`Stage`]); the first rule that sets an outcome
 //! decides. Every rule that fired is kept, in order, with what it did.
 
+mod certificate;
 mod conditions;
+
+pub use certificate::CertificationNumber;
 
 use crate::calendar::{Calendar, ClockDuration};
 use crate::policy::codes::{is_icd10_code, is_procedure_code};
@@ -116,12 +119,10 @@ pub struct LineDecision<'e> {
 /// One decision, with everything the writers and reports need.
 ///
 /// Texts and codes that come from the policy are borrowed from the evaluator (`'e`), so a
-/// decision allocates only what is its own: the request id, the certification number, the
-/// trace and the line list.
+/// decision allocates only what is its own: the trace and the line list. A decision travels
+/// with its request, which holds the request id.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Decision<'e> {
-    /// The request.
-    pub request_id: String,
     /// The outcome.
     pub outcome: Outcome,
     /// HCR01 at the event level (A2 when only some lines are certified).
@@ -133,7 +134,7 @@ pub struct Decision<'e> {
     /// Rules that fired, in order.
     pub rules_fired: Vec<Fired<'e>>,
     /// Certification / tracking number (approved, modified, pended, denied, contact payer).
-    pub certification_number: Option<String>,
+    pub certification_number: Option<CertificationNumber>,
     /// First day of the certification.
     pub valid_from: Option<NaiveDate>,
     /// Last day of the certification.
@@ -176,14 +177,46 @@ pub struct Decision<'e> {
     pub decided_at: NaiveDateTime,
 }
 
-/// How many distinct deadlines one request keeps computed.
-const DEADLINE_MEMO: usize = 4;
+/// How many deadlines one request keeps once computed; a policy asking for more distinct ones
+/// computes the others each time.
+const DEADLINE_SLOTS: usize = 8;
 
 /// What a deadline is counted from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Base {
+    /// The request's submission time.
     Submission,
+    /// The start of the request's first service day.
     ServiceStart,
+}
+
+/// A deadline a rule or clock asks for, with the memo slot it was given when compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Deadline {
+    base: Base,
+    duration: ClockDuration,
+    slot: usize,
+}
+
+/// Gives each distinct (base, duration) of a policy its own slot.
+#[derive(Debug, Default)]
+struct DeadlineSlots(Vec<(Base, ClockDuration)>);
+
+impl DeadlineSlots {
+    fn deadline(&mut self, base: Base, duration: ClockDuration) -> Deadline {
+        let slot = match self.0.iter().position(|&k| k == (base, duration)) {
+            Some(i) => i,
+            None => {
+                self.0.push((base, duration));
+                self.0.len() - 1
+            }
+        };
+        Deadline {
+            base,
+            duration,
+            slot,
+        }
+    }
 }
 
 /// Facts computed once per request.
@@ -203,53 +236,26 @@ struct Facts<'a> {
     has_justification: bool,
     /// Length of the stay in hours (service dates, else units as days).
     stay_hours: Option<i64>,
-    /// Deadlines by base and duration: lead-time rules, waiting rules and the decision clock
-    /// ask for the same few, and business days cost a calendar walk.
-    deadlines: Cell<[Option<(Base, ClockDuration, NaiveDateTime)>; DEADLINE_MEMO]>,
+    /// Deadlines by slot: lead-time rules, waiting rules and the decision clock ask for the
+    /// same few, and each costs a date addition or a calendar walk.
+    deadlines: [Cell<Option<NaiveDateTime>>; DEADLINE_SLOTS],
 }
 
 impl Facts<'_> {
-    fn deadline(
-        &self,
-        calendar: &Calendar,
-        base: Base,
-        from: NaiveDateTime,
-        d: ClockDuration,
-    ) -> NaiveDateTime {
-        let mut memo = self.deadlines.get();
-        if let Some((_, _, at)) = memo
-            .iter()
-            .flatten()
-            .find(|(b, k, _)| *b == base && *k == d)
-        {
-            return *at;
+    /// `from` + the deadline's duration on the policy's calendar. `from` is the request's
+    /// submission or service start, as the deadline's base says, so a slot holds one value.
+    fn deadline(&self, calendar: &Calendar, dl: Deadline, from: NaiveDateTime) -> NaiveDateTime {
+        let Some(cell) = self.deadlines.get(dl.slot) else {
+            return calendar.add(from, dl.duration);
+        };
+        match cell.get() {
+            Some(at) => at,
+            None => {
+                let at = calendar.add(from, dl.duration);
+                cell.set(Some(at));
+                at
+            }
         }
-        let at = calendar.add(from, d);
-        if let Some(free) = memo.iter_mut().find(|m| m.is_none()) {
-            *free = Some((base, d, at));
-            self.deadlines.set(memo);
-        }
-        at
-    }
-
-    /// `submitted` + `d` on the policy's calendar (`submitted` is always the request's).
-    fn after_submission(
-        &self,
-        calendar: &Calendar,
-        submitted: NaiveDateTime,
-        d: ClockDuration,
-    ) -> NaiveDateTime {
-        self.deadline(calendar, Base::Submission, submitted, d)
-    }
-
-    /// `start` + `d` (`start` is always the start of the request's first service day).
-    fn after_service_start(
-        &self,
-        calendar: &Calendar,
-        start: NaiveDateTime,
-        d: ClockDuration,
-    ) -> NaiveDateTime {
-        self.deadline(calendar, Base::ServiceStart, start, d)
     }
 }
 
@@ -267,6 +273,8 @@ pub struct Evaluator {
     rule_tests: Arc<[Vec<Test>]>,
     /// Each clock's conditions, compiled (same order as `policy.clocks`).
     clock_tests: Arc<[Vec<Test>]>,
+    /// Each clock's due time, counted from the submission (same order as `policy.clocks`).
+    clock_due: Arc<[Deadline]>,
 }
 
 impl std::fmt::Debug for BuiltIn {
@@ -407,19 +415,26 @@ impl Evaluator {
         as_of: NaiveDateTime,
     ) -> Self {
         let builtin = Arc::new(BuiltIn::new(&policy));
+        let mut slots = DeadlineSlots::default();
         let rule_tests = policy
             .rules
             .iter()
-            .map(|r| conditions::compile(&r.when))
+            .map(|r| conditions::compile(&r.when, &mut slots))
             .collect();
         let clock_tests = policy
             .clocks
             .iter()
-            .map(|k| conditions::compile(&k.when))
+            .map(|k| conditions::compile(&k.when, &mut slots))
+            .collect();
+        let clock_due = policy
+            .clocks
+            .iter()
+            .map(|k| slots.deadline(Base::Submission, k.due))
             .collect();
         Evaluator {
             rule_tests,
             clock_tests,
+            clock_due,
             policy,
             eligibility,
             providers,
@@ -475,7 +490,11 @@ impl Evaluator {
         };
         let servicing_is_pcp =
             coverage.is_some_and(|c| !c.pcp_npi.is_empty() && c.pcp_npi == who.npi);
-        let requester = self.providers.get(&r.requester.npi);
+        let requester = if std::ptr::eq(who, &r.requester) {
+            servicing
+        } else {
+            self.providers.get(&r.requester.npi)
+        };
         let mut missing = 0u32;
         let mut miss = |cond: bool, item: Item| {
             if cond {
@@ -555,7 +574,7 @@ impl Evaluator {
             missing,
             diag_invalid,
             proc_invalid,
-            deadlines: Cell::new([None; DEADLINE_MEMO]),
+            deadlines: Default::default(),
         }
     }
 
@@ -679,29 +698,8 @@ impl Evaluator {
     }
 
     /// Certification / tracking number: deterministic from the request id.
-    pub fn certification_number(&self, request_id: &str) -> String {
-        const HEX: &[u8; 16] = b"0123456789ABCDEF";
-        // FNV-1a over the id, then the SplitMix64 finaliser: stable across releases and
-        // platforms; 64 bits keep collisions negligible in a run (the run checks anyway).
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in request_id.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        h ^= h >> 31;
-        let mut digits = [0u8; 16];
-        for (i, d) in digits.iter_mut().enumerate() {
-            let nibble = (h >> ((15 - i) * 4)) & 0xF;
-            *d = HEX.get(nibble as usize).copied().unwrap_or(b'0');
-        }
-        let prefix = &self.policy.certification_prefix;
-        let mut n = String::with_capacity(prefix.len() + 16);
-        n.push_str(prefix);
-        // Hex digits are ASCII.
-        n.push_str(std::str::from_utf8(&digits).unwrap_or_default());
-        n
+    pub fn certification_number(&self, request_id: &str) -> CertificationNumber {
+        CertificationNumber::new(&self.policy.certification_prefix, request_id)
     }
 
     /// Decides one request.
@@ -813,9 +811,10 @@ impl Evaluator {
             calendar: &p.calendar,
             as_of: self.as_of,
         };
-        for (k, tests) in p.clocks.iter().zip(self.clock_tests.iter()) {
+        let clocks = p.clocks.iter().zip(self.clock_tests.iter());
+        for ((k, tests), due) in clocks.zip(self.clock_due.iter()) {
             if view.holds(tests) {
-                due_by = Some(f.after_submission(&p.calendar, r.submitted_at, k.due));
+                due_by = Some(f.deadline(&p.calendar, *due, r.submitted_at));
                 clock_id = Some(&*k.id);
                 fired.push(Fired {
                     id: &k.id,
@@ -874,7 +873,6 @@ impl Evaluator {
             ));
         }
         Decision {
-            request_id: r.request_id.clone(),
             outcome,
             hcr01,
             reason_code: core.reason,

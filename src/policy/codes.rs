@@ -15,11 +15,13 @@ const MAX_CODE: usize = 15;
 /// prefixes are integer comparisons and exact codes hash as integers: a rule's code test costs
 /// no string comparison.
 fn key(code: &[u8]) -> u128 {
-    let mut k: u128 = 0;
-    for i in 0..MAX_CODE {
-        k = (k << 8) | u128::from(code.get(i).copied().unwrap_or(0));
+    let mut bytes = [0u8; MAX_CODE + 1];
+    // A byte loop rather than a copy of a variable length, which would be a call to memcpy.
+    for (to, from) in bytes.iter_mut().zip(code.iter().take(MAX_CODE)) {
+        *to = *from;
     }
-    (k << 8) | code.len().min(255) as u128
+    bytes[MAX_CODE] = code.len().min(255) as u8;
+    u128::from_be_bytes(bytes)
 }
 
 /// The length byte of a key.

@@ -314,6 +314,10 @@ pub enum NetworkCond {
     Unknown,
 }
 
+/// Longest `certification_prefix`: HCR02 holds at most 50 characters, and a certification
+/// number adds 16 hex digits to its prefix.
+pub const MAX_CERTIFICATION_PREFIX: usize = 34;
+
 /// Compiled conditions of a rule; every present condition must hold.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Conditions {
@@ -1043,6 +1047,14 @@ pub fn compile(src: &str, file: &str) -> Result<Policy, PolicyError> {
                 format!("unknown denial category `{a}` in allowed_denial_categories"),
             ),
         }
+    }
+    if meta.certification_prefix.len() > MAX_CERTIFICATION_PREFIX {
+        c.err(
+            meta_at,
+            format!(
+                "certification_prefix is longer than {MAX_CERTIFICATION_PREFIX} bytes: with its 16 digits a number must fit HCR02 (50 characters)"
+            ),
+        );
     }
     let default = Outcome::parse(&meta.default_outcome);
     if !matches!(default, Some(Outcome::Approved) | Some(Outcome::Pended)) {
