@@ -6,7 +6,7 @@
 //! business-day deadline keeps the time of day of its start (received Friday 10:00 + 2 business
 //! days = Tuesday 10:00, or Wednesday when Monday is a holiday).
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use serde::Serialize;
 use std::fmt;
 
@@ -83,6 +83,34 @@ impl DayWalk<'_> {
     }
 }
 
+/// `start` + `secs` seconds, by day numbers and seconds of the day: a deadline is computed for
+/// every request, and chrono's general duration arithmetic costs several times more. Falls
+/// back to chrono for a leap-second start; past the representable range it saturates (a
+/// deadline beyond year 262143 is never reached) instead of panicking.
+fn add_seconds(start: NaiveDateTime, secs: i64) -> NaiveDateTime {
+    let time = start.time();
+    let of_day = i64::from(time.num_seconds_from_midnight()).saturating_add(secs);
+    let day = i64::from(start.date().num_days_from_ce()).saturating_add(of_day.div_euclid(86_400));
+    let fast = i32::try_from(day)
+        .ok()
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
+        .zip(NaiveTime::from_num_seconds_from_midnight_opt(
+            of_day.rem_euclid(86_400) as u32,
+            time.nanosecond(),
+        ))
+        .filter(|_| time.nanosecond() < 1_000_000_000);
+    match fast {
+        Some((date, time)) => date.and_time(time),
+        None => Duration::try_seconds(secs)
+            .and_then(|d| start.checked_add_signed(d))
+            .unwrap_or(if secs < 0 {
+                NaiveDateTime::MIN
+            } else {
+                NaiveDateTime::MAX
+            }),
+    }
+}
+
 impl Calendar {
     /// A calendar with these holidays (weekends are always non-working).
     pub fn new(holidays: impl IntoIterator<Item = NaiveDate>) -> Self {
@@ -108,8 +136,8 @@ impl Calendar {
     /// The instant `duration` after `start`.
     pub fn add(&self, start: NaiveDateTime, duration: ClockDuration) -> NaiveDateTime {
         match duration {
-            ClockDuration::Hours(h) => start + Duration::hours(h),
-            ClockDuration::Days(d) => start + Duration::days(d),
+            ClockDuration::Hours(h) => add_seconds(start, h.saturating_mul(3600)),
+            ClockDuration::Days(d) => add_seconds(start, d.saturating_mul(86_400)),
             ClockDuration::BusinessDays(n) => {
                 let first = start.date().num_days_from_ce();
                 let mut walk = self.walk_from(first);
@@ -251,6 +279,37 @@ mod tests {
             assert_eq!(cal.is_business_day(day), works, "{day}");
             start += Duration::hours(23);
         }
+    }
+
+    #[test]
+    fn hours_and_days_add_like_chrono() {
+        let cal = Calendar::default();
+        let mut start = dt("2026-02-27 23:59") + Duration::milliseconds(1500);
+        while start < dt("2026-03-04 00:00") {
+            for h in [0, 1, 23, 24, 25, 72, 1000, -5] {
+                assert_eq!(
+                    cal.add(start, ClockDuration::Hours(h)),
+                    start + Duration::hours(h),
+                    "{start} + {h}h"
+                );
+            }
+            for d in [0, 1, 7, 14, 30, 366] {
+                assert_eq!(
+                    cal.add(start, ClockDuration::Days(d)),
+                    start + Duration::days(d),
+                    "{start} + {d}d"
+                );
+            }
+            start += Duration::minutes(97);
+        }
+        // Past the representable range: saturated, not a panic.
+        let end = NaiveDateTime::MAX;
+        assert_eq!(cal.add(end, ClockDuration::Days(1)), end);
+        assert_eq!(cal.add(start, ClockDuration::Hours(i64::MAX)), end);
+        assert_eq!(
+            cal.add(start, ClockDuration::Days(-i64::MAX)),
+            NaiveDateTime::MIN
+        );
     }
 
     #[test]
