@@ -1,10 +1,16 @@
-//! A rule's conditions compiled to the list of tests it actually has.
+//! A rule's conditions compiled to a bit-mask check and the list of other tests it has.
 //!
 //! A policy's `Conditions` has a slot for every kind of test, and a rule fills one to four of
 //! them. Checking all slots for every rule and every request is what the evaluator spent most
-//! of its time on; compiling each rule once into a short list of [`Test`]s, cheapest first,
-//! makes a rule cost what it says. Every test is a pure question about the request and its
-//! facts, so the order changes the speed, never the answer.
+//! of its time on. Each rule is compiled once:
+//! - its yes/no and one-of conditions (retro, member found, category, urgency, product,
+//!   missing items…) into a [`Quick`] check against the request's [`Profile`], a few words of
+//!   bits computed once per request: most rules are ruled out by one mask comparison;
+//! - the rest (numbers, string lists, code sets, calendar arithmetic) into a short list of
+//!   [`Test`]s, cheapest first.
+//!
+//! Every test is a pure question about the request and its facts, so the order changes the
+//! speed, never the answer.
 
 use super::{cat_bit, prod_bit, urg_bit, Base, Deadline, DeadlineSlots, Facts};
 use crate::calendar::{Calendar, ClockDuration};
@@ -16,40 +22,8 @@ use chrono::NaiveDateTime;
 /// One condition of a rule, with what it compares against.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Test {
-    /// Category in this bit set.
-    Categories(u32),
-    /// Category not in this bit set.
-    NotCategories(u32),
-    /// Urgency in this bit set.
-    Urgency(u32),
-    /// Retro request or not.
-    Retro(bool),
-    /// Post-stabilization request or not.
-    PostStabilization(bool),
-    /// Member on the roster or not.
-    MemberFound(bool),
-    /// Member eligible on the service date or not.
-    Eligible(bool),
-    /// Member's product in this bit set.
-    Products(u32),
-    /// Medicare primary or not.
-    MedicarePrimary(bool),
-    /// Servicing provider's network.
-    ServicingNetwork(NetworkCond),
-    /// Servicing provider is the member's PCP or not.
-    ServicingIsMemberPcp(bool),
-    /// Any of these items missing.
-    Missing(u32),
-    /// Codes of this kind missing or malformed.
-    CodesInvalid(CodeKind),
     /// Delivery type.
     Delivery(DeliveryKind),
-    /// A previous certification is referenced or not.
-    HasPreviousCertification(bool),
-    /// Justification text present or not.
-    Justification(bool),
-    /// Came from a fax row or not.
-    SourceFax(bool),
     /// Estimated cost at most this.
     CostAtMost(f64),
     /// Estimated cost over this.
@@ -98,8 +72,125 @@ fn hours(d: ClockDuration) -> i64 {
     }
 }
 
-/// Compiles conditions into tests, cheapest first; deadlines get their memo slots.
-pub(super) fn compile(c: &Conditions, slots: &mut DeadlineSlots) -> Vec<Test> {
+/// Bits of [`Profile::flags`]: one per yes/no fact of a request.
+pub(super) mod flag_bit {
+    pub const RETRO: u32 = 1 << 0;
+    pub const POST_STABILIZATION: u32 = 1 << 1;
+    pub const MEMBER_FOUND: u32 = 1 << 2;
+    pub const ELIGIBLE: u32 = 1 << 3;
+    pub const MEDICARE_PRIMARY: u32 = 1 << 4;
+    pub const SERVICING_IS_PCP: u32 = 1 << 5;
+    pub const PREVIOUS_CERTIFICATION: u32 = 1 << 6;
+    pub const JUSTIFICATION: u32 = 1 << 7;
+    pub const FAX: u32 = 1 << 8;
+    pub const NETWORK_IN: u32 = 1 << 9;
+    pub const NETWORK_OUT: u32 = 1 << 10;
+    pub const NETWORK_UNKNOWN: u32 = 1 << 11;
+    pub const DIAGNOSIS_INVALID: u32 = 1 << 12;
+    pub const PROCEDURE_INVALID: u32 = 1 << 13;
+}
+
+/// A request's yes/no and one-of facts as bits, computed once per request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Profile {
+    /// `flag_bit` bits that are true.
+    pub flags: u32,
+    /// The category's bit.
+    pub category: u32,
+    /// The urgency's bit.
+    pub urgency: u32,
+    /// The member's product bit (0 without coverage).
+    pub product: u32,
+    /// Missing-item bits.
+    pub missing: u32,
+}
+
+/// A rule's yes/no and one-of conditions, checked against a [`Profile`] at once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Quick {
+    /// Flags the rule looks at.
+    mask: u32,
+    /// Their required values.
+    want: u32,
+    /// Category one of these (0: no condition).
+    categories: u32,
+    /// Category none of these.
+    not_categories: u32,
+    /// Urgency one of these (0: no condition).
+    urgency: u32,
+    /// Product one of these (0: no condition).
+    products: u32,
+    /// Any of these items missing (0: no condition).
+    missing: u32,
+    /// A one-of condition with an empty list: the rule never applies.
+    never: bool,
+}
+
+impl Quick {
+    fn admits(&self, p: &Profile) -> bool {
+        let one_of = |want: u32, have: u32| want == 0 || want & have != 0;
+        !self.never
+            && p.flags & self.mask == self.want
+            && p.category & self.not_categories == 0
+            && one_of(self.categories, p.category)
+            && one_of(self.urgency, p.urgency)
+            && one_of(self.products, p.product)
+            && one_of(self.missing, p.missing)
+    }
+}
+
+/// A rule's conditions, compiled.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Compiled {
+    quick: Quick,
+    tests: Vec<Test>,
+}
+
+/// The profile of a request and its facts.
+pub(super) fn profile(r: &AuthRequest, f: &Facts<'_>) -> Profile {
+    let mut flags = 0;
+    let mut set = |on: bool, bit: u32| {
+        if on {
+            flags |= bit;
+        }
+    };
+    set(r.is_retro(), flag_bit::RETRO);
+    set(r.post_stabilization, flag_bit::POST_STABILIZATION);
+    set(f.member_found, flag_bit::MEMBER_FOUND);
+    set(f.eligible, flag_bit::ELIGIBLE);
+    set(
+        f.coverage.is_some_and(|c| c.medicare_primary),
+        flag_bit::MEDICARE_PRIMARY,
+    );
+    set(f.servicing_is_pcp, flag_bit::SERVICING_IS_PCP);
+    set(
+        r.previous_certification.is_some(),
+        flag_bit::PREVIOUS_CERTIFICATION,
+    );
+    set(f.has_justification, flag_bit::JUSTIFICATION);
+    set(r.provenance.kind == SourceKind::Fax, flag_bit::FAX);
+    set(f.servicing_network == NetworkCond::In, flag_bit::NETWORK_IN);
+    set(
+        f.servicing_network == NetworkCond::Out,
+        flag_bit::NETWORK_OUT,
+    );
+    set(
+        f.servicing_network == NetworkCond::Unknown,
+        flag_bit::NETWORK_UNKNOWN,
+    );
+    set(f.diag_invalid, flag_bit::DIAGNOSIS_INVALID);
+    set(f.proc_invalid, flag_bit::PROCEDURE_INVALID);
+    Profile {
+        flags,
+        category: cat_bit(r.category),
+        urgency: urg_bit(r.urgency),
+        product: f.coverage.map_or(0, |c| prod_bit(c.product)),
+        missing: f.missing,
+    }
+}
+
+/// Compiles conditions; deadlines get their memo slots.
+pub(super) fn compile(c: &Conditions, slots: &mut DeadlineSlots) -> Compiled {
     // Destructured in full: a condition added to `Conditions` does not compile until it has
     // its test here.
     let Conditions {
@@ -140,25 +231,60 @@ pub(super) fn compile(c: &Conditions, slots: &mut DeadlineSlots) -> Vec<Test> {
         units_over,
         source_fax,
     } = c;
+    let mut q = Quick::default();
+    let mut flag = |v: Option<bool>, bit: u32| {
+        if let Some(v) = v {
+            q.mask |= bit;
+            if v {
+                q.want |= bit;
+            }
+        }
+    };
+    flag(*retro, flag_bit::RETRO);
+    flag(*post_stabilization, flag_bit::POST_STABILIZATION);
+    flag(*member_found, flag_bit::MEMBER_FOUND);
+    flag(*eligible, flag_bit::ELIGIBLE);
+    flag(*medicare_primary, flag_bit::MEDICARE_PRIMARY);
+    flag(*servicing_is_member_pcp, flag_bit::SERVICING_IS_PCP);
+    flag(
+        *has_previous_certification,
+        flag_bit::PREVIOUS_CERTIFICATION,
+    );
+    flag(*justification, flag_bit::JUSTIFICATION);
+    flag(*source_fax, flag_bit::FAX);
+    flag(
+        servicing_network.map(|_| true),
+        match servicing_network {
+            Some(NetworkCond::In) => flag_bit::NETWORK_IN,
+            Some(NetworkCond::Out) => flag_bit::NETWORK_OUT,
+            Some(NetworkCond::Unknown) => flag_bit::NETWORK_UNKNOWN,
+            None => 0,
+        },
+    );
+    flag(
+        codes_invalid.map(|_| true),
+        match codes_invalid {
+            Some(CodeKind::Diagnosis) => flag_bit::DIAGNOSIS_INVALID,
+            Some(CodeKind::Procedure) => flag_bit::PROCEDURE_INVALID,
+            None => 0,
+        },
+    );
+    q.not_categories = not_categories.unwrap_or(0);
+    for (set, slot) in [
+        (categories, &mut q.categories),
+        (urgency, &mut q.urgency),
+        (products, &mut q.products),
+        (missing, &mut q.missing),
+    ] {
+        if let Some(bits) = set {
+            // An empty one-of list can never hold.
+            q.never |= *bits == 0;
+            *slot = *bits;
+        }
+    }
     let mut t = Vec::new();
-    // Bit sets, flags and numbers.
-    t.extend(categories.map(Test::Categories));
-    t.extend(not_categories.map(Test::NotCategories));
-    t.extend(urgency.map(Test::Urgency));
-    t.extend(retro.map(Test::Retro));
-    t.extend(post_stabilization.map(Test::PostStabilization));
-    t.extend(member_found.map(Test::MemberFound));
-    t.extend(eligible.map(Test::Eligible));
-    t.extend(products.map(Test::Products));
-    t.extend(medicare_primary.map(Test::MedicarePrimary));
-    t.extend(servicing_network.map(Test::ServicingNetwork));
-    t.extend(servicing_is_member_pcp.map(Test::ServicingIsMemberPcp));
-    t.extend(missing.map(Test::Missing));
-    t.extend(codes_invalid.map(Test::CodesInvalid));
+    // Numbers.
     t.extend(delivery.map(Test::Delivery));
-    t.extend(has_previous_certification.map(Test::HasPreviousCertification));
-    t.extend(justification.map(Test::Justification));
-    t.extend(source_fax.map(Test::SourceFax));
     t.extend(cost_at_most.map(Test::CostAtMost));
     t.extend(cost_over.map(Test::CostOver));
     t.extend(units_over.map(Test::UnitsOver));
@@ -182,7 +308,7 @@ pub(super) fn compile(c: &Conditions, slots: &mut DeadlineSlots) -> Vec<Test> {
     t.extend(lead_time_under.map(|d| Test::LeadTimeUnder(from(Base::Submission, d))));
     t.extend(notified_after.map(|d| Test::NotifiedAfter(from(Base::ServiceStart, d))));
     t.extend(waiting_over.map(|d| Test::WaitingOver(from(Base::Submission, d))));
-    t
+    Compiled { quick: q, tests: t }
 }
 
 /// What the tests look at: one view of a request (the whole request, or one of its lines).
@@ -204,9 +330,9 @@ pub(super) struct View<'a> {
 }
 
 impl View<'_> {
-    /// True when every test holds.
-    pub fn holds(&self, tests: &[Test]) -> bool {
-        tests.iter().all(|t| self.test(t))
+    /// True when every condition holds.
+    pub fn holds(&self, c: &Compiled) -> bool {
+        c.quick.admits(&self.f.profile) && c.tests.iter().all(|t| self.test(t))
     }
 
     fn set(&self, i: usize) -> Option<&CodeSet> {
@@ -216,24 +342,7 @@ impl View<'_> {
     fn test(&self, t: &Test) -> bool {
         let (r, f) = (self.r, self.f);
         match t {
-            Test::Categories(b) => b & cat_bit(r.category) != 0,
-            Test::NotCategories(b) => b & cat_bit(r.category) == 0,
-            Test::Urgency(b) => b & urg_bit(r.urgency) != 0,
-            Test::Retro(v) => *v == r.is_retro(),
-            Test::PostStabilization(v) => *v == r.post_stabilization,
-            Test::MemberFound(v) => *v == f.member_found,
-            Test::Eligible(v) => *v == f.eligible,
-            Test::Products(b) => f.coverage.is_some_and(|c| b & prod_bit(c.product) != 0),
-            Test::MedicarePrimary(v) => *v == f.coverage.is_some_and(|c| c.medicare_primary),
-            Test::ServicingNetwork(n) => *n == f.servicing_network,
-            Test::ServicingIsMemberPcp(v) => *v == f.servicing_is_pcp,
-            Test::Missing(m) => m & f.missing != 0,
-            Test::CodesInvalid(CodeKind::Diagnosis) => f.diag_invalid,
-            Test::CodesInvalid(CodeKind::Procedure) => f.proc_invalid,
             Test::Delivery(k) => r.delivery == Some(*k),
-            Test::HasPreviousCertification(v) => *v == r.previous_certification.is_some(),
-            Test::Justification(v) => *v == f.has_justification,
-            Test::SourceFax(v) => *v == (r.provenance.kind == SourceKind::Fax),
             Test::CostAtMost(max) => r.estimated_cost.is_some_and(|x| x <= *max),
             Test::CostOver(min) => r.estimated_cost.is_some_and(|x| x > *min),
             Test::UnitsOver(n) => self.units.is_some_and(|u| u > *n),
@@ -273,21 +382,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_present_conditions_become_tests_cheapest_first() {
+    fn flags_and_one_of_lists_go_to_the_mask_the_rest_to_tests_cheapest_first() {
         let mut slots = DeadlineSlots::default();
-        assert!(compile(&Conditions::default(), &mut slots).is_empty());
+        let none = compile(&Conditions::default(), &mut slots);
+        assert_eq!(none.quick, Quick::default());
+        assert!(none.tests.is_empty());
         let c = Conditions {
             waiting_over: Some(ClockDuration::Hours(1)),
             procedures_in: Some(2),
             places: Some(vec!["21".into()]),
             post_stabilization: Some(true),
+            member_found: Some(false),
+            urgency: Some(0b110),
             stay_over: Some(ClockDuration::Days(14)),
             ..Conditions::default()
         };
+        let compiled = compile(&c, &mut slots);
         assert_eq!(
-            compile(&c, &mut slots),
+            compiled.tests,
             vec![
-                Test::PostStabilization(true),
                 Test::StayOverHours(14 * 24),
                 Test::Places(vec!["21".into()]),
                 Test::ProceduresIn(2),
@@ -298,5 +411,30 @@ mod tests {
                 }),
             ]
         );
+        let q = compiled.quick;
+        let fits = Profile {
+            flags: flag_bit::POST_STABILIZATION | flag_bit::ELIGIBLE,
+            urgency: 0b100,
+            ..Profile::default()
+        };
+        assert!(q.admits(&fits));
+        assert!(!q.admits(&Profile {
+            flags: fits.flags | flag_bit::MEMBER_FOUND,
+            ..fits
+        }));
+        assert!(!q.admits(&Profile {
+            flags: flag_bit::ELIGIBLE,
+            ..fits
+        }));
+        assert!(!q.admits(&Profile {
+            urgency: 0b001,
+            ..fits
+        }));
+        // An empty one-of list never holds, as before compiling.
+        let empty = Conditions {
+            products: Some(0),
+            ..Conditions::default()
+        };
+        assert!(!compile(&empty, &mut slots).quick.admits(&fits));
     }
 }

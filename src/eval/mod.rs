@@ -17,7 +17,7 @@ use crate::policy::{item_names, DenialCategory, Item, NetworkCond, Outcome, Poli
 use crate::request::{AuthRequest, Category, Urgency};
 use crate::roster::{Coverage, Eligibility, Product, Provider, Providers};
 use chrono::{NaiveDate, NaiveDateTime};
-use conditions::{Test, View};
+use conditions::{Compiled, Profile, View};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -234,6 +234,8 @@ struct Facts<'a> {
     diag_invalid: bool,
     proc_invalid: bool,
     has_justification: bool,
+    /// The yes/no and one-of facts as bits, for the rules' mask checks.
+    profile: Profile,
     /// Length of the stay in hours (service dates, else units as days).
     stay_hours: Option<i64>,
     /// Deadlines by slot: lead-time rules, waiting rules and the decision clock ask for the
@@ -270,9 +272,9 @@ pub struct Evaluator {
     as_of: NaiveDateTime,
     builtin: Arc<BuiltIn>,
     /// Each policy rule's conditions, compiled (same order as `policy.rules`).
-    rule_tests: Arc<[Vec<Test>]>,
+    rule_tests: Arc<[Compiled]>,
     /// Each clock's conditions, compiled (same order as `policy.clocks`).
-    clock_tests: Arc<[Vec<Test>]>,
+    clock_tests: Arc<[Compiled]>,
     /// Each clock's due time, counted from the submission (same order as `policy.clocks`).
     clock_due: Arc<[Deadline]>,
 }
@@ -559,7 +561,8 @@ impl Evaluator {
             (Some(_), None) => r.units.map(|u| (u * 24.0) as i64),
             _ => None,
         };
-        Facts {
+        let mut facts = Facts {
+            profile: Profile::default(),
             stay_hours,
             has_justification,
             coverage,
@@ -575,7 +578,9 @@ impl Evaluator {
             diag_invalid,
             proc_invalid,
             deadlines: Default::default(),
-        }
+        };
+        facts.profile = conditions::profile(r, &facts);
+        facts
     }
 
     fn run<'e>(
