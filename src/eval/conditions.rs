@@ -363,16 +363,16 @@ impl View<'_> {
             Test::AllProceduresIn(i) => self.set(*i).is_some_and(|s| s.all(self.procs)),
             Test::NoProcedureIn(i) => !self.set(*i).is_some_and(|s| s.any(self.procs)),
             Test::DiagnosesIn(i) => self.set(*i).is_some_and(|s| s.any(&r.diagnosis_codes)),
-            Test::LeadTimeUnder(d) => r.service_from.is_some_and(|from| {
-                // The service starts at the beginning of its day.
-                let start = from.and_time(chrono::NaiveTime::MIN);
-                start < f.deadline(self.calendar, *d, r.submitted_at)
-            }),
-            Test::NotifiedAfter(d) => r.service_from.is_some_and(|from| {
-                let start = from.and_time(chrono::NaiveTime::MIN);
-                r.submitted_at > f.deadline(self.calendar, *d, start)
-            }),
-            Test::WaitingOver(d) => self.as_of > f.deadline(self.calendar, *d, r.submitted_at),
+            Test::LeadTimeUnder(d) => f
+                .service_start
+                .zip(f.deadline(self.calendar, *d))
+                .is_some_and(|(start, due)| start < due),
+            Test::NotifiedAfter(d) => f
+                .deadline(self.calendar, *d)
+                .is_some_and(|due| r.submitted_at > due),
+            Test::WaitingOver(d) => f
+                .deadline(self.calendar, *d)
+                .is_some_and(|due| self.as_of > due),
         }
     }
 }

@@ -236,6 +236,10 @@ struct Facts<'a> {
     has_justification: bool,
     /// The yes/no and one-of facts as bits, for the rules' mask checks.
     profile: Profile,
+    /// When the request was submitted.
+    submitted_at: NaiveDateTime,
+    /// The start of the first service day (a service starts at the beginning of its day).
+    service_start: Option<NaiveDateTime>,
     /// Length of the stay in hours (service dates, else units as days).
     stay_hours: Option<i64>,
     /// Deadlines by slot: lead-time rules, waiting rules and the decision clock ask for the
@@ -244,20 +248,24 @@ struct Facts<'a> {
 }
 
 impl Facts<'_> {
-    /// `from` + the deadline's duration on the policy's calendar. `from` is the request's
-    /// submission or service start, as the deadline's base says, so a slot holds one value.
-    fn deadline(&self, calendar: &Calendar, dl: Deadline, from: NaiveDateTime) -> NaiveDateTime {
-        let Some(cell) = self.deadlines.get(dl.slot) else {
-            return calendar.add(from, dl.duration);
+    /// The deadline on the policy's calendar, counted from the submission or the service start
+    /// as its base says (None for a service-start deadline of a request without dates).
+    fn deadline(&self, calendar: &Calendar, dl: Deadline) -> Option<NaiveDateTime> {
+        let from = match dl.base {
+            Base::Submission => self.submitted_at,
+            Base::ServiceStart => self.service_start?,
         };
-        match cell.get() {
+        let Some(cell) = self.deadlines.get(dl.slot) else {
+            return Some(calendar.add(from, dl.duration));
+        };
+        Some(match cell.get() {
             Some(at) => at,
             None => {
                 let at = calendar.add(from, dl.duration);
                 cell.set(Some(at));
                 at
             }
-        }
+        })
     }
 }
 
@@ -563,6 +571,8 @@ impl Evaluator {
         };
         let mut facts = Facts {
             profile: Profile::default(),
+            submitted_at: r.submitted_at,
+            service_start: r.service_from.map(|d| d.and_time(chrono::NaiveTime::MIN)),
             stay_hours,
             has_justification,
             coverage,
@@ -819,7 +829,7 @@ impl Evaluator {
         let clocks = p.clocks.iter().zip(self.clock_tests.iter());
         for ((k, tests), due) in clocks.zip(self.clock_due.iter()) {
             if view.holds(tests) {
-                due_by = Some(f.deadline(&p.calendar, *due, r.submitted_at));
+                due_by = f.deadline(&p.calendar, *due);
                 clock_id = Some(&*k.id);
                 fired.push(Fired {
                     id: &k.id,
