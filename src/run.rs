@@ -75,8 +75,8 @@ pub enum RunError {
     /// The output folder cannot be prepared.
     #[error("cannot prepare the output folder `{0}`: {1}")]
     Output(String, io::Error),
-    /// Writing an output failed.
-    #[error("cannot write outputs: {0}")]
+    /// Writing an output failed (the details are the error's source).
+    #[error("cannot write outputs")]
     Io(#[from] io::Error),
 }
 
@@ -558,7 +558,6 @@ impl ChunkOutputs<'_> {
         results: ChunkResults,
         summary: Summary,
     ) -> io::Result<()> {
-        c.reports.summary.merge(summary);
         let ChunkOutputs {
             resp,
             acks,
@@ -696,6 +695,8 @@ impl ChunkOutputs<'_> {
                 }
             }
         }
+        // Counted once its rows are written, so summary.json always matches the reports.
+        c.reports.summary.merge(summary);
         c.progress(chunk.base + chunk.bytes.len() as u64);
         Ok(())
     }
@@ -1084,6 +1085,12 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
             }
         };
         if let Err(e) = result {
+            if crate::write::is_output_error(&e) {
+                // Not this input's fault, and no later input could be written either: stop.
+                // Uncommitted outputs (this input's, the reports, run.json) are removed as
+                // they drop; the outputs of inputs already finished stay.
+                return Err(RunError::Io(e));
+            }
             rep.file_errors += 1;
             let row = reject_row(
                 &rep.kind.clone(),

@@ -296,6 +296,59 @@ fn a_killed_run_leaves_no_partial_file_under_a_final_name_and_the_next_run_succe
     );
 }
 
+/// Every file under `out`, except the lock.
+fn files_left(out: &Path) -> Vec<String> {
+    let mut left = Vec::new();
+    for sub in ["", "reports", "responses", "acks"] {
+        for e in std::fs::read_dir(out.join(sub))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if e.path().is_file() && name != ".umbatch.lock" {
+                left.push(format!("{sub}/{name}"));
+            }
+        }
+    }
+    left
+}
+
+/// An output that cannot be written (here a file-size limit; a full disk behaves the same)
+/// is not the input's fault and breaks every output promise: the run stops with exit 2 and a
+/// message naming the output, with `--jobs 1` and with chunks in flight (`--jobs 2`), and
+/// leaves no file behind, neither under a final name nor a temporary one.
+#[cfg(unix)]
+#[test]
+fn an_output_that_cannot_be_written_stops_the_run_with_exit_2_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = big_input(dir.path(), 20_000);
+    for jobs in ["1", "2"] {
+        let out = dir.path().join(format!("out{jobs}"));
+        // `ulimit -f` caps every file the run writes at a few MB; with SIGXFSZ ignored (kept
+        // across exec), a write past the cap fails with EFBIG instead of killing the process.
+        let done = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(r#"ulimit -f 4096 && trap "" XFSZ && exec "$0" "$@""#)
+            .arg(bin())
+            .arg("run")
+            .arg(&input)
+            .arg("--out")
+            .arg(&out)
+            .args(["--as-of", "2026-11-20T17:00", "--quiet", "--jobs", jobs])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert_eq!(done.status.code(), Some(2), "--jobs {jobs}: {stderr}");
+        assert!(
+            stderr.contains("cannot write outputs: ") && stderr.contains(&*out.to_string_lossy()),
+            "--jobs {jobs}: {stderr}"
+        );
+        assert!(!stderr.contains("could not be read"), "{stderr}");
+        assert_eq!(files_left(&out), Vec::<String>::new(), "--jobs {jobs}");
+    }
+}
+
 #[test]
 fn a_second_run_on_the_same_folder_refuses_naming_the_lock() {
     let dir = tempfile::tempdir().unwrap();

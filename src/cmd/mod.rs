@@ -41,7 +41,9 @@ enum Command {
     /// rejections are normal business); 1 when some file, interchange, group, transaction or
     /// CSV row was malformed, rejected by a 999/TA1 or quarantined; 2 on a usage or
     /// configuration error (bad policy or roster, output folder locked by another run), before
-    /// anything is written.
+    /// anything is written; 2 also when an output cannot be written (a full disk): the run stops
+    /// at once, the outputs of inputs already finished stay, and run.json, summary.json and the
+    /// reports are not written.
     Run(run::Args),
     /// Validate X12 files and fax-queue CSV exports without deciding anything: one line per
     /// diagnostic.

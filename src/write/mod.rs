@@ -85,6 +85,25 @@ pub fn create_private_file(path: &Path) -> io::Result<File> {
     o.open(path)
 }
 
+/// An output file could not be written (a full disk, a file-size limit…).
+///
+/// Carried inside the `io::Error` an output returns, so the run can tell it from an input that
+/// could not be read: a bad input is that input's problem and the run goes on; an output that
+/// cannot be written breaks every promise the run makes, whatever the input, so the run stops.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {error}", path.display())]
+pub struct OutputError {
+    /// The output's final name.
+    pub path: PathBuf,
+    /// What the system said (part of the message, not a separate source, so it shows once).
+    pub error: io::Error,
+}
+
+/// True when `e` came from writing an output (see [`OutputError`]).
+pub fn is_output_error(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<OutputError>())
+}
+
 /// A file written under a temporary name and renamed to its final name only when complete,
 /// so a killed run never leaves a half file under a final name.
 pub struct AtomicFile {
@@ -158,6 +177,14 @@ impl AtomicFile {
 
     /// Flushes, syncs and renames to the final name.
     pub fn commit(mut self) -> io::Result<Committed> {
+        self.commit_unmarked().map_err(|e| {
+            // Not renamed: leave no partial file behind (`Drop` no longer sees an open file).
+            let _ = std::fs::remove_file(&self.tmp);
+            self.output_error(e)
+        })
+    }
+
+    fn commit_unmarked(&mut self) -> io::Result<Committed> {
         if let Some(h) = self.syncing.take() {
             join_sync(h)?;
         }
@@ -179,8 +206,22 @@ impl AtomicFile {
     }
 }
 
-impl Write for AtomicFile {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+impl AtomicFile {
+    /// Marks an error as this output's (see [`OutputError`]); an error already marked is kept.
+    fn output_error(&self, e: io::Error) -> io::Error {
+        if is_output_error(&e) {
+            return e;
+        }
+        io::Error::new(
+            e.kind(),
+            OutputError {
+                path: self.dest.clone(),
+                error: e,
+            },
+        )
+    }
+
+    fn write_unmarked(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self.out.as_mut() {
             Some(w) => {
                 let n = w.write(buf)?;
@@ -194,11 +235,19 @@ impl Write for AtomicFile {
             None => Err(io::Error::other("file already committed")),
         }
     }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_unmarked(buf).map_err(|e| self.output_error(e))
+    }
+
     fn flush(&mut self) -> io::Result<()> {
-        match self.out.as_mut() {
+        let flushed = match self.out.as_mut() {
             Some(w) => w.flush(),
             None => Ok(()),
-        }
+        };
+        flushed.map_err(|e| self.output_error(e))
     }
 }
 
