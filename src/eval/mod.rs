@@ -593,6 +593,25 @@ impl Evaluator {
         facts
     }
 
+    /// What a rule's tests look at: the request, or one of its lines (`procs`, `units`).
+    fn view<'a>(
+        &'a self,
+        r: &'a AuthRequest,
+        f: &'a Facts<'a>,
+        procs: &'a [String],
+        units: Option<f64>,
+    ) -> View<'a> {
+        View {
+            r,
+            f,
+            procs,
+            units,
+            code_sets: &self.policy.code_sets,
+            calendar: &self.policy.calendar,
+            as_of: self.as_of,
+        }
+    }
+
     fn run<'e>(
         &'e self,
         r: &AuthRequest,
@@ -617,15 +636,7 @@ impl Evaluator {
         let mut required = false;
         let mut decided = false;
         let mut stage = Stage::Validity;
-        let view = View {
-            r,
-            f,
-            procs,
-            units,
-            code_sets: &p.code_sets,
-            calendar: &p.calendar,
-            as_of: self.as_of,
-        };
+        let view = self.view(r, f, procs, units);
         for (rule, tests) in p.rules.iter().zip(self.rule_tests.iter()) {
             if rule.stage > Stage::Requirement
                 && stage <= Stage::Requirement
@@ -817,15 +828,7 @@ impl Evaluator {
         }
         let mut due_by = None;
         let mut clock_id = None;
-        let view = View {
-            r,
-            f: &f,
-            procs: &r.procedure_codes,
-            units: r.units,
-            code_sets: &p.code_sets,
-            calendar: &p.calendar,
-            as_of: self.as_of,
-        };
+        let view = self.view(r, &f, &r.procedure_codes, r.units);
         let clocks = p.clocks.iter().zip(self.clock_tests.iter());
         for ((k, tests), due) in clocks.zip(self.clock_due.iter()) {
             if view.holds(tests) {
