@@ -15,6 +15,11 @@ fn umbatch() -> Command {
     Command::cargo_bin("umbatch").unwrap()
 }
 
+/// Runs the command, asserts its exit status and returns its standard output as text.
+fn stdout_of(cmd: &mut Command, code: i32) -> String {
+    String::from_utf8(cmd.assert().code(code).get_output().stdout.clone()).unwrap()
+}
+
 #[test]
 fn check_exits_0_on_clean_files_and_1_on_errors() {
     let Some(c) = common::corpus() else { return };
@@ -25,16 +30,13 @@ fn check_exits_0_on_clean_files_and_1_on_errors() {
         .arg(c.join("other/stupidedi-x216-notification-1.x12"))
         .assert()
         .code(0);
-    let out = umbatch()
-        .arg("check")
-        .arg(c.join("x217/stupidedi-1.x12"))
-        .arg(c.join("defects/stupidedi-head-request-for-home-health-care.x12"))
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = stdout_of(
+        umbatch()
+            .arg("check")
+            .arg(c.join("x217/stupidedi-1.x12"))
+            .arg(c.join("defects/stupidedi-head-request-for-home-health-care.x12")),
+        1,
+    );
     assert_eq!(text.lines().count(), 1, "{text}");
     assert!(
         text.contains("request-for-home-health-care.x12:byte 632: error[se-count]"),
@@ -49,15 +51,13 @@ fn check_exits_0_on_clean_files_and_1_on_errors() {
 #[test]
 fn check_json_has_positions_and_ack_codes() {
     let Some(c) = common::corpus() else { return };
-    let out = umbatch()
-        .args(["check", "--format", "json"])
-        .arg(c.join("defects/imsweb-999-iea-mismatch.x12"))
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let out = stdout_of(
+        umbatch()
+            .args(["check", "--format", "json"])
+            .arg(c.join("defects/imsweb-999-iea-mismatch.x12")),
+        1,
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["code"], "iea-control-number");
     assert_eq!(v["severity"], "error");
     assert_eq!(v["byte_offset"], 282);
@@ -80,28 +80,20 @@ fn lenient_flag_reads_collapsed_isa() {
 
 #[test]
 fn missing_file_is_an_error_line_not_a_crash() {
-    let out = umbatch()
-        .args(["check", "/nonexistent/file.x12"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    assert!(String::from_utf8(out).unwrap().contains("error[io]"));
+    let out = stdout_of(umbatch().args(["check", "/nonexistent/file.x12"]), 1);
+    assert!(out.contains("error[io]"));
 }
 
 #[test]
 fn inspect_prints_one_object_per_transaction() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = umbatch()
-        .arg("inspect")
-        .arg(root.join("samples/x12/three-interchanges.x12"))
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let out = stdout_of(
+        umbatch()
+            .arg("inspect")
+            .arg(root.join("samples/x12/three-interchanges.x12")),
+        0,
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     let arr = v.as_array().unwrap();
     assert_eq!(arr.len(), 3);
     assert_eq!(arr[0]["model"]["events"][0]["review"]["category"], "AR");
@@ -110,15 +102,12 @@ fn inspect_prints_one_object_per_transaction() {
         arr[2]["model"]["events"][0]["services"][0]["institutional"]["revenue_code"],
         "0720"
     );
-    let lines = umbatch()
-        .args(["inspect", "--lines"])
-        .arg(root.join("samples/x12/valley-clinic-batch.x12"))
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(lines).unwrap();
+    let text = stdout_of(
+        umbatch()
+            .args(["inspect", "--lines"])
+            .arg(root.join("samples/x12/valley-clinic-batch.x12")),
+        0,
+    );
     assert_eq!(text.lines().count(), 4);
     for l in text.lines() {
         let o: serde_json::Value = serde_json::from_str(l).unwrap();
@@ -129,15 +118,12 @@ fn inspect_prints_one_object_per_transaction() {
 #[test]
 fn check_validates_fax_exports_row_by_row() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = umbatch()
-        .arg("check")
-        .arg(root.join("samples/fax/valley-fax-queue-2026-11-20.csv"))
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = stdout_of(
+        umbatch()
+            .arg("check")
+            .arg(root.join("samples/fax/valley-fax-queue-2026-11-20.csv")),
+        1,
+    );
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     assert!(
@@ -151,15 +137,6 @@ fn check_validates_fax_exports_row_by_row() {
     let dir = tempfile::tempdir().unwrap();
     let other = dir.path().join("notes.txt");
     std::fs::write(&other, "just some notes\n").unwrap();
-    let out = umbatch()
-        .arg("check")
-        .arg(&other)
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    assert!(String::from_utf8(out)
-        .unwrap()
-        .contains("error[unrecognised]"));
+    let out = stdout_of(umbatch().arg("check").arg(&other), 1);
+    assert!(out.contains("error[unrecognised]"));
 }
