@@ -465,6 +465,28 @@ impl<'s, 'c> Builder<'s, 'c> {
         self.diags.push(d);
     }
 
+    /// An element (or component) that is not a valid date: IK403 8 (invalid date).
+    fn date_err(
+        &mut self,
+        seg: &Segment<'_>,
+        pos: u32,
+        element: u16,
+        component: Option<u16>,
+        element_ref: u16,
+        msg: String,
+    ) {
+        self.el_err(
+            seg,
+            pos,
+            element,
+            component,
+            "8",
+            element_ref,
+            "element-date",
+            msg,
+        );
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn el_err(
         &mut self,
@@ -598,14 +620,12 @@ impl<'s, 'c> Builder<'s, 'c> {
         }
         self.required(bht, 2, 3, 127);
         if self.required(bht, 2, 4, 373) && d8(bht.get(4)).is_none() {
-            self.el_err(
+            self.date_err(
                 bht,
                 2,
                 4,
                 None,
-                "8",
                 373,
-                "element-date",
                 "BHT04 is not a valid CCYYMMDD date".into(),
             );
         }
@@ -1205,16 +1225,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                 }
             };
             if parsed.is_none() && !expected.is_empty() {
-                self.el_err(
-                    seg,
-                    pos,
-                    3,
-                    None,
-                    "8",
-                    1251,
-                    "element-date",
-                    format!("DTP03 is not {expected}"),
-                );
+                self.date_err(seg, pos, 3, None, 1251, format!("DTP03 is not {expected}"));
             }
             value = parsed;
         }
@@ -1291,14 +1302,12 @@ impl<'s, 'c> Builder<'s, 'c> {
                     self.code_in(seg, pos, 1, &["D8"], 1250);
                     birth = d8(seg.get(2));
                     if birth.is_none() {
-                        self.el_err(
+                        self.date_err(
                             seg,
                             pos,
                             2,
                             None,
-                            "8",
                             1251,
-                            "element-date",
                             "DMG02 is not a valid CCYYMMDD date".into(),
                         );
                     }
@@ -1558,14 +1567,12 @@ impl<'s, 'c> Builder<'s, 'c> {
                     if !seg.component(n, 4).is_empty() {
                         date = d8(seg.component(n, 4));
                         if seg.component(n, 3) != "D8" || date.is_none() {
-                            self.el_err(
+                            self.date_err(
                                 seg,
                                 pos,
                                 n as u16,
                                 Some(4),
-                                "8",
                                 1251,
-                                "element-date",
                                 format!("HI{n:02}-4 is not a valid D8 date"),
                             );
                         }
