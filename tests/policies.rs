@@ -1139,19 +1139,17 @@ fn all_sample_policies_load_and_unknown_code_lists_are_refused() {
         "{err}"
     );
     // A prefix too long for HCR02 once the 16 digits are added.
-    let long = src.replace(
-        "certification_prefix = \"UMB\"",
-        &format!("certification_prefix = \"{}\"", "U".repeat(35)),
-    );
-    let err = umbatch::policy::compile(&long, "d.toml").unwrap_err();
+    let with_prefix = |len: usize| {
+        src.replace(
+            "certification_prefix = \"UMB\"",
+            &format!("certification_prefix = \"{}\"", "U".repeat(len)),
+        )
+    };
+    let err = umbatch::policy::compile(&with_prefix(35), "d.toml").unwrap_err();
     assert!(
         err.to_string()
             .contains("certification_prefix is longer than 34"),
         "{err}"
     );
-    let fits = src.replace(
-        "certification_prefix = \"UMB\"",
-        &format!("certification_prefix = \"{}\"", "U".repeat(34)),
-    );
-    umbatch::policy::compile(&fits, "d.toml").unwrap();
+    umbatch::policy::compile(&with_prefix(34), "d.toml").unwrap();
 }
