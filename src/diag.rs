@@ -217,6 +217,16 @@ impl Diagnostic {
         self
     }
 
+    /// Sets the element position when there is one: 0 means the segment as a whole, as the
+    /// envelope checks report a problem with no element of its own.
+    pub fn element_if_any(self, element: u16) -> Self {
+        if element > 0 {
+            self.element(element, None)
+        } else {
+            self
+        }
+    }
+
     /// True for errors.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error

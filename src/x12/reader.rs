@@ -721,12 +721,10 @@ impl<R: Read> X12Reader<R> {
             if rejected.is_none() {
                 rejected = Some(note);
             }
-            let mut d = Diagnostic::new(&self.file, Severity::Error, code, msg)
+            let d = Diagnostic::new(&self.file, Severity::Error, code, msg)
                 .at(loc.clone())
-                .with_ack(AckCode::Ta1 { note });
-            if el > 0 {
-                d = d.element(el, None);
-            }
+                .with_ack(AckCode::Ta1 { note })
+                .element_if_any(el);
             diags.push(d);
         };
         if header.collapsed && !self.opts.lenient {
@@ -1131,12 +1129,10 @@ impl<R: Read> X12Reader<R> {
         let mut diags = Vec::new();
         let mut declared = None;
         let mut gerr = |code: &'static str, ak9: &'static str, el: u16, msg: String| {
-            let mut d = Diagnostic::new(&file, Severity::Error, code, msg)
+            let d = Diagnostic::new(&file, Severity::Error, code, msg)
                 .at(loc.clone())
-                .with_ack(AckCode::Ak9 { code: ak9 });
-            if el > 0 {
-                d = d.element(el, None);
-            }
+                .with_ack(AckCode::Ak9 { code: ak9 })
+                .element_if_any(el);
             diags.push(d);
         };
         match ge {
@@ -1195,13 +1191,10 @@ impl<R: Read> X12Reader<R> {
         let mut diags = Vec::new();
         let file = Arc::clone(&self.file);
         let mk = |sev: Severity, code: &'static str, note: &'static str, el: u16, msg: String| {
-            let mut d = Diagnostic::new(&file, sev, code, msg)
+            Diagnostic::new(&file, sev, code, msg)
                 .at(loc.clone())
-                .with_ack(AckCode::Ta1 { note });
-            if el > 0 {
-                d = d.element(el, None);
-            }
-            d
+                .with_ack(AckCode::Ta1 { note })
+                .element_if_any(el)
         };
         match iea {
             None => diags.push(mk(
@@ -1325,12 +1318,10 @@ impl<R: Read> X12Reader<R> {
             let mut loc = self.loc(seg, Some(1));
             loc.transaction = Some(control.clone());
             for (code, ik5, el, msg) in problems {
-                let mut d = Diagnostic::new(&file, Severity::Error, code, msg)
+                let d = Diagnostic::new(&file, Severity::Error, code, msg)
                     .at(loc.clone())
-                    .with_ack(AckCode::Ik5 { code: ik5 });
-                if el > 0 {
-                    d = d.element(el, None);
-                }
+                    .with_ack(AckCode::Ik5 { code: ik5 })
+                    .element_if_any(el);
                 diags.push(d);
             }
         }
