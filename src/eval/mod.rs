@@ -548,10 +548,9 @@ impl Evaluator {
         miss(facility.is_none_or(|f| f.fax.is_empty()), Item::FacilityFax);
         miss(r.diagnosis_codes.is_empty(), Item::Diagnosis);
         miss(r.procedure_codes.is_empty(), Item::Procedure);
+        let has_justification = !r.justification.trim().is_empty();
         miss(
-            !r.attachments.clinical_notes
-                && r.justification.trim().is_empty()
-                && r.notes.trim().is_empty(),
+            !r.attachments.clinical_notes && !has_justification && r.notes.trim().is_empty(),
             Item::ClinicalInformation,
         );
         miss(!r.attachments.clinical_notes, Item::ClinicalNotes);
@@ -563,7 +562,6 @@ impl Evaluator {
             r.diagnosis_codes.is_empty() || r.diagnosis_codes.iter().any(|c| !is_icd10_code(c));
         let proc_invalid =
             r.procedure_codes.is_empty() || r.procedure_codes.iter().any(|c| !is_procedure_code(c));
-        let has_justification = !r.justification.trim().is_empty();
         let stay_hours = match (r.service_from, r.service_to) {
             (Some(a), Some(b)) => Some((b - a).num_days() * 24),
             (Some(_), None) => r.units.map(|u| (u * 24.0) as i64),
