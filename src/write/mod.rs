@@ -2,6 +2,7 @@
 //! share (owner-only permissions, write-aside-then-rename, spreadsheet-safe cells).
 
 pub mod ack;
+mod cells;
 pub mod reports;
 pub mod response;
 mod short;

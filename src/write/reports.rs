@@ -3,6 +3,7 @@
 //! Reports are streamed row by row in input order (csv + serde); list cells are joined with
 //! `;`; dates are ISO 8601; cells a spreadsheet would run as formulas are neutralised.
 
+use super::cells::CsvRows;
 use super::short::Short;
 use super::{safe_cell, AtomicFile};
 use crate::eval::Decision;
@@ -296,82 +297,39 @@ impl Rendered {
 }
 
 /// A reusable CSV row renderer (one per worker thread). Cells go straight from the request
-/// and decision into the csv writer: no row struct, no `String` per cell; numbers and dates
+/// and decision into the row buffer: no row struct, no `String` per cell; numbers and dates
 /// are formatted into one scratch buffer.
+#[derive(Default)]
 pub struct RowRenderer {
-    w: csv::Writer<Shared>,
-    buf: Shared,
+    rows: CsvRows,
     scratch: String,
 }
 
-/// The buffer the CSV writer fills; the renderer takes it after each request. (A mutex so
-/// a renderer can move between rayon workers; the csv writer buffers, so it is taken a few
-/// times per request and never contended.)
-#[derive(Clone, Default)]
-struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl Shared {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.lock().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Default for RowRenderer {
-    fn default() -> Self {
-        let buf = Shared::default();
-        RowRenderer {
-            w: csv::WriterBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .from_writer(buf.clone()),
-            buf,
-            scratch: String::new(),
-        }
-    }
-}
-
 impl RowRenderer {
-    /// Takes everything rendered since the last call.
-    fn take(&mut self) -> io::Result<Vec<u8>> {
-        self.w.flush()?;
-        Ok(std::mem::take(&mut *self.buf.lock()))
+    /// One row of the given cells, as bytes.
+    fn record(&mut self, rec: &[&str]) -> Vec<u8> {
+        for cell in rec {
+            self.plain(cell);
+        }
+        self.end_row();
+        self.rows.take()
     }
 
-    /// Bytes rendered so far (after a flush).
-    fn len(&mut self) -> io::Result<usize> {
-        self.w.flush()?;
-        Ok(self.buf.lock().len())
-    }
-
-    fn row<T: Serialize>(&mut self, row: &T) -> io::Result<Vec<u8>> {
-        self.w.serialize(row).map_err(io::Error::other)?;
-        self.take()
-    }
-
-    fn record(&mut self, rec: &[&str]) -> io::Result<Vec<u8>> {
-        self.w.write_record(rec).map_err(io::Error::other)?;
-        self.take()
+    /// A rejects.csv row, neutralised.
+    fn reject(&mut self, row: &RejectRow) {
+        for cell in row.neutralized().cells() {
+            self.plain(cell);
+        }
+        self.end_row();
     }
 
     /// A cell that needs no neutralising (codes we produce, dates, numbers, Y/N).
-    fn plain(&mut self, s: &str) -> io::Result<()> {
-        self.w.write_field(s).map_err(io::Error::other)
+    fn plain(&mut self, s: &str) {
+        self.rows.cell(s.as_bytes());
     }
 
     /// A cell from the input, neutralised if a spreadsheet would run it.
-    fn text(&mut self, s: &str) -> io::Result<()> {
+    fn text(&mut self, s: &str) {
         match safe_cell(s) {
             Cow::Borrowed(b) => self.plain(b),
             Cow::Owned(o) => self.plain(&o),
@@ -379,33 +337,32 @@ impl RowRenderer {
     }
 
     /// Writes the scratch buffer as a cell (neutralised when `from_input`) and empties it.
-    fn scratch_cell(&mut self, from_input: bool) -> io::Result<()> {
+    fn scratch_cell(&mut self, from_input: bool) {
         let s = std::mem::take(&mut self.scratch);
-        let r = if from_input {
+        if from_input {
             self.text(&s)
         } else {
             self.plain(&s)
-        };
+        }
         self.scratch = s;
         self.scratch.clear();
-        r
     }
 
-    fn date(&mut self, d: Option<chrono::NaiveDate>) -> io::Result<()> {
+    fn date(&mut self, d: Option<chrono::NaiveDate>) {
         match d {
-            Some(d) => self.plain(Short::new().iso_date(d).as_str()),
+            Some(d) => self.rows.formatted(Short::new().iso_date(d).as_bytes()),
             None => self.plain(""),
         }
     }
 
-    fn time(&mut self, t: Option<chrono::NaiveDateTime>) -> io::Result<()> {
+    fn time(&mut self, t: Option<chrono::NaiveDateTime>) {
         match t {
-            Some(t) => self.plain(Short::new().iso_time(t).as_str()),
+            Some(t) => self.rows.formatted(Short::new().iso_time(t).as_bytes()),
             None => self.plain(""),
         }
     }
 
-    fn num(&mut self, v: Option<f64>) -> io::Result<()> {
+    fn num(&mut self, v: Option<f64>) {
         if let Some(x) = v {
             push_num(&mut self.scratch, x);
         }
@@ -413,7 +370,7 @@ impl RowRenderer {
     }
 
     /// A list cell, `;`-joined.
-    fn joined<'s>(&mut self, items: impl IntoIterator<Item = &'s str>) -> io::Result<()> {
+    fn joined<'s>(&mut self, items: impl IntoIterator<Item = &'s str>) {
         for (i, s) in items.into_iter().enumerate() {
             if i > 0 {
                 self.scratch.push(';');
@@ -423,19 +380,19 @@ impl RowRenderer {
         self.scratch_cell(true)
     }
 
-    fn end_row(&mut self) -> io::Result<()> {
-        self.w.write_record(None::<&[u8]>).map_err(io::Error::other)
+    fn end_row(&mut self) {
+        self.rows.end_row();
     }
 
     /// The columns of decisions.csv (`DECISION_HEADER`), in order.
-    fn decision_cells(&mut self, r: &AuthRequest, d: &Decision) -> io::Result<()> {
+    fn decision_cells(&mut self, r: &AuthRequest, d: &Decision) {
         let rej = d.rejection.as_ref();
-        self.text(&r.request_id)?;
-        self.text(&r.provenance.file)?;
-        self.plain(r.provenance.kind.as_str())?;
-        self.text(&r.provenance.reference)?;
-        self.text(d.plan_id.as_deref().unwrap_or(""))?;
-        self.text(&r.member_id)?;
+        self.text(&r.request_id);
+        self.text(&r.provenance.file);
+        self.plain(r.provenance.kind.as_str());
+        self.text(&r.provenance.reference);
+        self.text(d.plan_id.as_deref().unwrap_or(""));
+        self.text(&r.member_id);
         match (
             r.member_last_name.is_empty(),
             r.member_first_name.is_empty(),
@@ -449,86 +406,88 @@ impl RowRenderer {
             (true, false) => self.scratch.push_str(&r.member_first_name),
             (true, true) => {}
         }
-        self.scratch_cell(true)?;
-        self.date(r.member_dob)?;
-        self.text(&r.requester.npi)?;
+        self.scratch_cell(true);
+        self.date(r.member_dob);
+        self.text(&r.requester.npi);
         self.text(
             r.servicing
                 .as_ref()
                 .or(r.facility.as_ref())
                 .map(|p| p.npi.as_str())
                 .unwrap_or(""),
-        )?;
-        self.plain(r.category.as_str())?;
-        self.plain(r.urgency.as_str())?;
-        self.plain(yn(d.expedited))?;
-        self.plain(yn(d.retro))?;
-        self.date(r.service_from)?;
-        self.date(r.service_to)?;
-        self.joined(r.procedure_codes.iter().map(String::as_str))?;
-        self.joined(r.diagnosis_codes.iter().map(String::as_str))?;
-        self.num(r.units)?;
-        self.time(Some(r.submitted_at))?;
-        self.time(Some(d.decided_at))?;
-        self.plain(d.outcome.as_str())?;
-        self.plain(d.hcr01.unwrap_or(""))?;
-        self.text(d.reason_code.unwrap_or(""))?;
-        self.text(&d.reason_text)?;
-        self.joined(d.rules_fired.iter().map(|f| f.id))?;
-        self.text(d.certification_number.as_deref().unwrap_or(""))?;
-        self.date(d.valid_from)?;
-        self.date(d.valid_to)?;
-        self.time(d.due_by)?;
-        self.plain(yn(d.past_due))?;
-        self.joined(d.missing_items.iter().copied())?;
-        self.plain(d.denial_category.map(|c| c.as_str()).unwrap_or(""))?;
-        self.text(d.appeal_path.unwrap_or(""))?;
+        );
+        self.plain(r.category.as_str());
+        self.plain(r.urgency.as_str());
+        self.plain(yn(d.expedited));
+        self.plain(yn(d.retro));
+        self.date(r.service_from);
+        self.date(r.service_to);
+        self.joined(r.procedure_codes.iter().map(String::as_str));
+        self.joined(r.diagnosis_codes.iter().map(String::as_str));
+        self.num(r.units);
+        self.time(Some(r.submitted_at));
+        self.time(Some(d.decided_at));
+        self.plain(d.outcome.as_str());
+        self.plain(d.hcr01.unwrap_or(""));
+        self.text(d.reason_code.unwrap_or(""));
+        self.text(&d.reason_text);
+        self.joined(d.rules_fired.iter().map(|f| f.id));
+        self.text(d.certification_number.as_deref().unwrap_or(""));
+        self.date(d.valid_from);
+        self.date(d.valid_to);
+        self.time(d.due_by);
+        self.plain(yn(d.past_due));
+        self.joined(d.missing_items.iter().copied());
+        self.plain(d.denial_category.map(|c| c.as_str()).unwrap_or(""));
+        self.text(d.appeal_path.unwrap_or(""));
         self.plain(match d.imr_eligible {
             Some(true) => "Y",
             Some(false) => "N",
             None => "",
-        })?;
-        self.plain(yn(d.deemed))?;
-        self.joined(d.flags.iter().copied())?;
-        self.text(rej.map_or("", |x| x.loop_id))?;
-        self.text(rej.map_or("", |x| x.reason))?;
-        self.text(rej.map_or("", |x| x.follow_up))?;
+        });
+        self.plain(yn(d.deemed));
+        self.joined(d.flags.iter().copied());
+        self.text(rej.map_or("", |x| x.loop_id));
+        self.text(rej.map_or("", |x| x.reason));
+        self.text(rej.map_or("", |x| x.follow_up));
         self.num(d.approved_units)
     }
 
     /// Renders every report row of a decided request.
     pub fn render(&mut self, r: &AuthRequest, d: &Decision) -> io::Result<Rendered> {
-        self.buf.lock().reserve(2048);
-        self.decision_cells(r, d)?;
-        self.end_row()?;
-        let decision_end = self.len()?;
+        self.rows.reserve(2048);
+        self.decision_cells(r, d);
+        self.end_row();
+        let decision_end = self.rows.len();
         if let Some(rr) = &d.retro_report {
             // The decision columns, then the retro columns.
-            self.decision_cells(r, d)?;
-            self.plain(Short::new().signed(rr.days_after_service).as_str())?;
-            self.plain(yn(rr.urgency_indicated))?;
-            self.plain(yn(rr.justification_present))?;
-            self.text(rr.missing)?;
-            self.end_row()?;
+            self.decision_cells(r, d);
+            self.rows
+                .formatted(Short::new().signed(rr.days_after_service).as_bytes());
+            self.plain(yn(rr.urgency_indicated));
+            self.plain(yn(rr.justification_present));
+            self.text(rr.missing);
+            self.end_row();
         }
-        let retro_end = self.len()?;
+        let retro_end = self.rows.len();
         // `d.lines[i]` decides `r.lines[i]`.
         for (l, req_line) in d.lines.iter().zip(&r.lines) {
-            self.text(&r.request_id)?;
-            self.text(&r.provenance.file)?;
-            self.plain(Short::new().number(u64::from(l.line)).as_str())?;
-            self.text(&req_line.procedure)?;
-            self.num(req_line.units)?;
-            self.date(req_line.from)?;
-            self.date(req_line.to)?;
-            self.plain(l.outcome.as_str())?;
-            self.plain(l.hcr01.unwrap_or(""))?;
-            self.text(l.reason_code.unwrap_or(""))?;
-            self.num(l.approved_units)?;
-            self.plain(d.outcome.as_str())?;
-            self.end_row()?;
+            self.text(&r.request_id);
+            self.text(&r.provenance.file);
+            self.rows
+                .formatted(Short::new().number(u64::from(l.line)).as_bytes());
+            self.text(&req_line.procedure);
+            self.num(req_line.units);
+            self.date(req_line.from);
+            self.date(req_line.to);
+            self.plain(l.outcome.as_str());
+            self.plain(l.hcr01.unwrap_or(""));
+            self.text(l.reason_code.unwrap_or(""));
+            self.num(l.approved_units);
+            self.plain(d.outcome.as_str());
+            self.end_row();
         }
-        let lines_end = self.len()?;
+        let lines_end = self.rows.len();
         if d.outcome == Outcome::Rejected {
             let rej = d.rejection.as_ref();
             let rr = RejectRow {
@@ -543,12 +502,10 @@ impl RowRenderer {
                     .unwrap_or_default(),
                 reason: d.reason_text.to_string(),
             };
-            self.w
-                .serialize(rr.neutralized())
-                .map_err(io::Error::other)?;
+            self.reject(&rr);
         }
         Ok(Rendered {
-            bytes: self.take()?,
+            bytes: self.rows.take(),
             decision_end,
             retro_end,
             lines_end,
@@ -557,6 +514,20 @@ impl RowRenderer {
 }
 
 impl RejectRow {
+    /// The cells in `REJECT_HEADER` order (the field order, which serde would follow too).
+    fn cells(&self) -> [&str; 8] {
+        [
+            &self.source_file,
+            &self.source_kind,
+            &self.level,
+            &self.position,
+            &self.request_id,
+            &self.code,
+            &self.ack,
+            &self.reason,
+        ]
+    }
+
     fn neutralized(&self) -> RejectRow {
         RejectRow {
             source_file: safe_cell(&self.source_file).into_owned(),
@@ -606,7 +577,7 @@ impl Reports {
         let mut files = Vec::new();
         for (name, h) in REPORT_FILES.iter().zip(headers) {
             let mut f = AtomicFile::create(&dir.join(name))?;
-            f.write_all(&renderer.record(h)?)?;
+            f.write_all(&renderer.record(h))?;
             files.push(f);
         }
         Ok(Reports {
@@ -668,7 +639,8 @@ impl Reports {
             .rejects_by_level
             .entry(row.level.clone())
             .or_default() += 1;
-        let bytes = self.renderer.row(&row.neutralized())?;
+        self.renderer.reject(row);
+        let bytes = self.renderer.rows.take();
         self.put(REJECTS, &bytes)
     }
 
@@ -761,7 +733,32 @@ const LINE_HEADER: &[&str] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::{MinuteHistogram, Summary};
+    use super::{MinuteHistogram, RejectRow, RowRenderer, Summary, REJECT_HEADER};
+
+    #[test]
+    fn reject_rows_match_their_header_and_what_serde_would_write() {
+        let row = RejectRow {
+            source_file: "in,box/a.x12".into(),
+            source_kind: "x12".into(),
+            level: "transaction".into(),
+            position: "byte 120, ST 0002".into(),
+            request_id: "=REQ\"1\"".into(),
+            code: "IK5-5".into(),
+            ack: "IK502 5".into(),
+            reason: "two\nlines".into(),
+        };
+        let mut header = csv::WriterBuilder::new().from_writer(Vec::new());
+        header.serialize(row.neutralized()).unwrap();
+        let serde_bytes = header.into_inner().unwrap();
+        let mut r = RowRenderer::default();
+        let mut expected = r.record(REJECT_HEADER);
+        r.reject(&row);
+        expected.extend(r.rows.take());
+        assert_eq!(
+            String::from_utf8(expected).unwrap(),
+            String::from_utf8(serde_bytes).unwrap()
+        );
+    }
 
     #[test]
     fn partial_summaries_merge_to_the_same_figures_in_any_order() {

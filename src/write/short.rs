@@ -27,12 +27,18 @@ impl Short {
         self
     }
 
-    /// `v` as exactly `width` digits, zero-padded (higher digits dropped).
+    /// `v` as exactly `width` digits, zero-padded (higher digits dropped). Digits are written
+    /// from the right into their slots (a division by the constant 10 is a multiply); a value
+    /// that does not fit in what is left of the buffer is dropped whole.
     pub(crate) fn padded(&mut self, v: u64, width: u32) -> &mut Self {
-        let mut div = 10u64.pow(width.saturating_sub(1));
-        while div > 0 {
-            self.push(b'0' + ((v / div) % 10) as u8);
-            div /= 10;
+        let end = self.len + width as usize;
+        if let Some(slots) = self.buf.get_mut(self.len..end) {
+            let mut rest = v;
+            for slot in slots.iter_mut().rev() {
+                *slot = b'0' + (rest % 10) as u8;
+                rest /= 10;
+            }
+            self.len = end;
         }
         self
     }
@@ -94,6 +100,11 @@ impl Short {
     pub(crate) fn hhmm(&mut self, t: NaiveDateTime) -> &mut Self {
         self.padded(u64::from(t.hour()), 2)
             .padded(u64::from(t.minute()), 2)
+    }
+
+    /// The bytes (ASCII), for writers that take bytes: no UTF-8 check.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
     }
 
     pub(crate) fn as_str(&self) -> &str {
