@@ -89,17 +89,20 @@ fn entity_raw<'s>(segs: &'s [Segment<'_>], e: &Entity<'_>) -> Option<&'s Segment
     segs.get((e.position as usize).wrapping_sub(1))
 }
 
-/// The segments with id `id` after position `pos`, up to the next segment in `stop`.
-fn find_after<'s, 'i>(
-    segs: &'s [Segment<'i>],
-    pos: u32,
-    id: &'s str,
-    stop: &'s [&str],
-) -> impl Iterator<Item = &'s Segment<'i>> {
-    segs.iter()
-        .skip(pos as usize)
-        .take_while(move |s| !stop.iter().any(|x| s.is(x)))
-        .filter(move |s| s.is(id))
+/// The segments after position `pos`, up to the next segment whose id is in `stop`: the
+/// segments of one loop, found in one pass and then filtered by id as often as needed.
+fn loop_after<'s, 'i>(segs: &'s [Segment<'i>], pos: u32, stop: &[&str]) -> &'s [Segment<'i>] {
+    let rest = segs.get(pos as usize..).unwrap_or_default();
+    let end = rest
+        .iter()
+        .position(|s| stop.iter().any(|x| s.is(x)))
+        .unwrap_or(rest.len());
+    rest.get(..end).unwrap_or_default()
+}
+
+/// The segments of `run` with id `id`.
+fn with_id<'s, 'i>(run: &'s [Segment<'i>], id: &'s str) -> impl Iterator<Item = &'s Segment<'i>> {
+    run.iter().filter(move |s| s.is(id))
 }
 
 /// Renders the 278 response transaction (ST…SE) for a decided request.
@@ -180,11 +183,11 @@ pub fn render_response(
         if rejected_at == Some(loop_id) {
             aaa(o)?;
         }
-        for s in find_after(segs, e.position, "DMG", &stop) {
-            o.raw(s)?;
-        }
-        for s in find_after(segs, e.position, "INS", &stop) {
-            o.raw(s)?;
+        let run = loop_after(segs, e.position, &stop);
+        for id in ["DMG", "INS"] {
+            for s in with_id(run, id) {
+                o.raw(s)?;
+            }
         }
         Ok(())
     };
@@ -252,7 +255,7 @@ pub fn render_response(
         ) {
             o.seg("DTP", &["102", "D8", date])?;
         }
-        for s in find_after(segs, ev.position, "HI", &["HL", "NM1", "SE"]) {
+        for s in with_id(loop_after(segs, ev.position, &stop), "HI") {
             o.raw(s)?;
         }
         if d.outcome == Outcome::Modified {
@@ -283,8 +286,9 @@ pub fn render_response(
             if let Some(s) = entity_raw(segs, p) {
                 o.raw(s)?;
             }
+            let run = loop_after(segs, p.position, &stop);
             for id in ["N3", "N4"] {
-                for s in find_after(segs, p.position, id, &stop) {
+                for s in with_id(run, id) {
                     o.raw(s)?;
                 }
             }
@@ -312,8 +316,9 @@ pub fn render_response(
                     o.w.segment_composite("HCR", &[h, cert, &r])?;
                 }
             }
+            let run = loop_after(segs, line.position, &stop);
             for id in ["DTP", "SV1", "SV2", "SV3", "TOO"] {
-                for s in find_after(segs, line.position, id, &["HL", "NM1", "SE"]) {
+                for s in with_id(run, id) {
                     o.raw(s)?;
                 }
             }

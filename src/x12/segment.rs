@@ -149,7 +149,13 @@ impl<'a> Segment<'a> {
 
     /// The segment identifier (`NM1`, `HL`…), the bytes before the first element separator.
     pub fn id(&self) -> &[u8] {
-        self.element(0)
+        // The first separator is indexed whenever there is one: no scan, no range arithmetic
+        // (the model builder and the response writer ask every segment for its id).
+        let raw = self.raw();
+        match self.seps.first() {
+            Some(&end) if self.count > 0 => raw.get(..usize::from(end)).unwrap_or(raw),
+            _ => self.element(0),
+        }
     }
 
     /// The segment identifier as text (empty when it is not ASCII).

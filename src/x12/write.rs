@@ -43,19 +43,25 @@ pub struct SegmentWriter<W: Write> {
     unsafe_in_composite: ByteSet,
 }
 
-/// A set of bytes as a 256-bit mask: one lookup per byte where cleaning used to compare
-/// against every delimiter.
+/// A set of bytes as a 256-entry table: one load per byte where cleaning used to compare
+/// against every delimiter (indexing by a `u8` needs no bounds check).
 #[derive(Debug, Clone, Copy)]
-struct ByteSet([u64; 4]);
+struct ByteSet([bool; 256]);
 
 impl ByteSet {
     /// Bytes 0x00 to 0x1F.
-    const CONTROLS: ByteSet = ByteSet([0xFFFF_FFFF, 0, 0, 0]);
+    fn controls() -> ByteSet {
+        let mut t = [false; 256];
+        for slot in t.iter_mut().take(0x20) {
+            *slot = true;
+        }
+        ByteSet(t)
+    }
 
     fn with(mut self, bytes: impl IntoIterator<Item = u8>) -> ByteSet {
         for b in bytes {
-            if let Some(word) = self.0.get_mut(usize::from(b >> 6)) {
-                *word |= 1 << (b & 63);
+            if let Some(slot) = self.0.get_mut(usize::from(b)) {
+                *slot = true;
             }
         }
         self
@@ -63,17 +69,25 @@ impl ByteSet {
 
     fn without(mut self, bytes: impl IntoIterator<Item = u8>) -> ByteSet {
         for b in bytes {
-            if let Some(word) = self.0.get_mut(usize::from(b >> 6)) {
-                *word &= !(1 << (b & 63));
+            if let Some(slot) = self.0.get_mut(usize::from(b)) {
+                *slot = false;
             }
         }
         self
     }
 
-    fn contains(self, b: u8) -> bool {
-        self.0
-            .get(usize::from(b >> 6))
-            .is_some_and(|w| (w >> (b & 63)) & 1 == 1)
+    fn contains(&self, b: u8) -> bool {
+        self.0.get(usize::from(b)).copied().unwrap_or(true)
+    }
+
+    /// Appends `value` to `buf`, each byte of the set replaced by a space: one pass, one
+    /// table load per byte (values are short; a scan then a `memcpy` call cost more).
+    fn copy_cleaned(&self, value: &[u8], buf: &mut Vec<u8>) {
+        buf.extend(
+            value
+                .iter()
+                .map(|&b| if self.contains(b) { b' ' } else { b }),
+        );
     }
 }
 
@@ -93,11 +107,11 @@ impl<W: Write> SegmentWriter<W> {
             since_st: 0,
             written: 0,
             scratch: Vec::with_capacity(256),
-            unsafe_bytes: ByteSet::CONTROLS
+            unsafe_bytes: ByteSet::controls()
                 .with([0x7f, delims.element, delims.component, delims.segment])
                 .with(delims.repetition),
             // Separators may be control characters; in a composite they are kept.
-            unsafe_in_composite: ByteSet::CONTROLS
+            unsafe_in_composite: ByteSet::controls()
                 .with([delims.element, delims.segment])
                 .without([delims.component].into_iter().chain(delims.repetition)),
         }
@@ -121,17 +135,7 @@ impl<W: Write> SegmentWriter<W> {
     /// Makes a value safe: delimiters and control characters become spaces; trailing spaces go.
     pub fn clean_into(&self, value: &str, buf: &mut Vec<u8>) {
         let start = buf.len();
-        let set = self.unsafe_bytes;
-        if value.bytes().any(|b| set.contains(b)) {
-            buf.extend(
-                value
-                    .bytes()
-                    .map(|b| if set.contains(b) { b' ' } else { b }),
-            );
-        } else {
-            // The usual case: nothing to replace, one copy.
-            buf.extend_from_slice(value.as_bytes());
-        }
+        self.unsafe_bytes.copy_cleaned(value.as_bytes(), buf);
         while buf.len() > start && buf.last() == Some(&b' ') {
             buf.pop();
         }
@@ -188,8 +192,8 @@ impl<W: Write> SegmentWriter<W> {
             for e in elements.iter().take(last + 1) {
                 buf.push(self.delims.element);
                 if composite {
-                    let set = self.unsafe_in_composite;
-                    buf.extend(e.bytes().map(|b| if set.contains(b) { b' ' } else { b }));
+                    self.unsafe_in_composite
+                        .copy_cleaned(e.as_bytes(), &mut buf);
                 } else {
                     self.clean_into(e, &mut buf);
                 }
