@@ -67,6 +67,18 @@ impl CsvRows {
         self.out.extend_from_slice(cell);
     }
 
+    /// Starts a row as a copy of the complete row at `start..end` (its `\n` included), which
+    /// has `cells` cells, and leaves it open for more: a longer row that begins like an
+    /// earlier one is not rendered twice.
+    pub(crate) fn reopen_copy(&mut self, start: usize, end: usize, cells: usize) {
+        debug_assert_eq!(self.cells_in_row, 0, "a copy starts a row");
+        let row = start..end.saturating_sub(1).max(start);
+        if row.end <= self.out.len() {
+            self.out.extend_from_within(row);
+            self.cells_in_row = cells;
+        }
+    }
+
     /// Ends the current row.
     pub(crate) fn end_row(&mut self) {
         if self.cells_in_row == 1 && self.out.len() == self.row_start {
@@ -136,6 +148,24 @@ mod tests {
             b"plain,\"a,b\",\"say \"\"hi\"\"\"\n\"two\nlines\",,\"cr\r\"\n\"\"\n".to_vec()
         );
         assert_eq!(out, with_csv_crate(&rows));
+    }
+
+    #[test]
+    fn a_reopened_copy_continues_the_row() {
+        let mut c = CsvRows::default();
+        for cell in [&b"a,b"[..], b"", b"c"] {
+            c.cell(cell);
+        }
+        c.end_row();
+        let end = c.len();
+        c.reopen_copy(0, end, 3);
+        c.cell(b"d");
+        c.end_row();
+        let rows = vec![
+            vec![b"a,b".to_vec(), b"".to_vec(), b"c".to_vec()],
+            vec![b"a,b".to_vec(), b"".to_vec(), b"c".to_vec(), b"d".to_vec()],
+        ];
+        assert_eq!(c.take(), with_csv_crate(&rows));
     }
 
     proptest! {

@@ -456,12 +456,14 @@ impl RowRenderer {
     /// Renders every report row of a decided request.
     pub fn render(&mut self, r: &AuthRequest, d: &Decision) -> io::Result<Rendered> {
         self.rows.reserve(2048);
+        let start = self.rows.len();
         self.decision_cells(r, d);
         self.end_row();
         let decision_end = self.rows.len();
         if let Some(rr) = &d.retro_report {
-            // The decision columns, then the retro columns.
-            self.decision_cells(r, d);
+            // The decision columns (the row just written), then the retro columns.
+            self.rows
+                .reopen_copy(start, decision_end, DECISION_HEADER.len());
             self.rows
                 .formatted(Short::new().signed(rr.days_after_service).as_bytes());
             self.plain(yn(rr.urgency_indicated));

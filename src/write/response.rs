@@ -5,7 +5,7 @@
 //! sender and receiver swapped, the input's delimiters and run-deterministic control numbers.
 //! Counts (SE01, GE01, IEA01) are computed from what was written, never maintained by hand.
 
-use super::short::Short;
+use super::short::{small_number, Short};
 use super::AtomicFile;
 use crate::eval::Decision;
 use crate::model::{Entity, Transaction278};
@@ -134,16 +134,16 @@ pub fn render_response(
     let mut next_hl =
         |parent: u32, code: &str, children: bool, o: &mut Out<'_>| -> io::Result<u32> {
             hl += 1;
-            let p = if parent == 0 {
-                Short::new()
-            } else {
-                number(parent)
+            let (id, parent_id) = (number(hl), number(parent));
+            let parent_id = match parent {
+                0 => "",
+                p => small_number(p).unwrap_or_else(|| parent_id.as_str()),
             };
             o.seg(
                 "HL",
                 &[
-                    number(hl).as_str(),
-                    p.as_str(),
+                    small_number(hl).unwrap_or_else(|| id.as_str()),
+                    parent_id,
                     code,
                     if children { "1" } else { "0" },
                 ],
@@ -333,7 +333,9 @@ pub fn render_response(
         }
     }
     let count = o.w.segments_since_st() + 1;
-    o.seg("SE", &[number(count).as_str(), ctx.st02])?;
+    let count_text = number(count);
+    let count_text = small_number(count).unwrap_or_else(|| count_text.as_str());
+    o.seg("SE", &[count_text, ctx.st02])?;
     drop(o);
     Ok(buf)
 }

@@ -115,6 +115,33 @@ impl Short {
     }
 }
 
+/// The bytes of "00" to "99", one after the other.
+#[allow(clippy::indexing_slicing)] // constant indices below 200, evaluated at compile time
+const TWO_DIGIT_BYTES: [u8; 200] = {
+    let mut b = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        b[2 * i] = b'0' + (i / 10) as u8;
+        b[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    b
+};
+
+/// The same as text, checked once at compile time.
+const TWO_DIGITS: &str = match std::str::from_utf8(&TWO_DIGIT_BYTES) {
+    Ok(s) => s,
+    Err(_) => panic!("digits are ASCII"),
+};
+
+/// `v` in decimal when it is below 100, with no formatting and no UTF-8 check (slicing ASCII
+/// text only checks the two ends): the HL numbers and counts of a response.
+pub(crate) fn small_number(v: u32) -> Option<&'static str> {
+    let v = usize::try_from(v).ok().filter(|&v| v < 100)?;
+    let from = if v < 10 { 2 * v + 1 } else { 2 * v };
+    TWO_DIGITS.get(from..2 * v + 2)
+}
+
 #[cfg(test)]
 mod tests {
     use super::Short;
@@ -132,5 +159,13 @@ mod tests {
         assert_eq!(Short::new().number(1_000_000_007).as_str(), "1000000007");
         assert_eq!(Short::new().signed(-42).as_str(), "-42");
         assert_eq!(Short::new().number(u64::MAX).as_str(), u64::MAX.to_string());
+    }
+
+    #[test]
+    fn small_numbers_read_as_numbers() {
+        for v in 0..100u32 {
+            assert_eq!(super::small_number(v), Some(v.to_string().as_str()));
+        }
+        assert_eq!(super::small_number(100), None);
     }
 }
