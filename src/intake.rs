@@ -129,7 +129,7 @@ pub fn decode_278<'s>(
         Some(request) => (
             diagnostics,
             Decoded::Request {
-                transaction: Box::new(transaction),
+                transaction,
                 request: Box::new(request),
             },
         ),

@@ -35,8 +35,9 @@ impl TxnContext<'_> {
 /// The model (when the transaction could be read) and every diagnostic found.
 #[derive(Debug)]
 pub struct Built<'s> {
-    /// The transaction; None when the segments do not start with ST and BHT.
-    pub transaction: Option<Transaction278<'s>>,
+    /// The transaction; None when the segments do not start with ST and BHT. Boxed: the model
+    /// is about 2 KB, and it is built in place and handed on without being copied.
+    pub transaction: Option<Box<Transaction278<'s>>>,
     /// Structure and element problems.
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -343,7 +344,7 @@ struct Builder<'s, 'c> {
     level: Option<Level>,
     section: Section,
     used_single: u64,
-    txn: Transaction278<'s>,
+    txn: Box<Transaction278<'s>>,
     /// Index of the event the current service line belongs to.
     cur_event: Option<usize>,
     /// True after an HL with an unknown level code: its segments are not checked further.
@@ -376,7 +377,7 @@ pub fn build_278<'s>(segments: &'s [Segment<'_>], ctx: &TxnContext<'_>) -> Built
         };
     };
     let ctx2 = ctx.clone();
-    let txn = Transaction278 {
+    let txn = Box::new(Transaction278 {
         purpose: Purpose::from_code(bht.get(2)),
         control_number: st.get(2),
         version: "",
@@ -393,7 +394,7 @@ pub fn build_278<'s>(segments: &'s [Segment<'_>], ctx: &TxnContext<'_>) -> Built
         subscriber: None,
         dependent: None,
         events: Vec::new(),
-    };
+    });
     let mut b = Builder {
         ctx: &ctx2,
         diags,
