@@ -114,37 +114,42 @@ impl<'a> Segment<'a> {
 
     /// Byte range of element `n` (0 = id), or None when absent.
     fn range(&self, n: usize) -> Option<(usize, usize)> {
-        let len = self.raw().len();
+        self.range_in(n, self.raw().len())
+    }
+
+    /// [`Self::range`] for a body of `len` bytes (callers that already hold the body pass its
+    /// length rather than matching on it twice).
+    fn range_in(&self, n: usize, len: usize) -> Option<(usize, usize)> {
         let count = usize::from(self.count);
-        if self.overflow && n >= count {
-            // Beyond the index: scan from the last indexed separator.
-            let (from, skip) = match count.checked_sub(1).and_then(|i| self.seps.get(i)) {
-                Some(&p) if !self.seps.is_empty() && count > 0 => (usize::from(p) + 1, n - count),
-                _ => (0, n),
+        if n <= count && !(self.overflow && n == count) {
+            // Within the index: both ends are recorded (or are the body's ends).
+            let start = match n.checked_sub(1) {
+                Some(i) => usize::from(*self.seps.get(i)?) + 1,
+                None => 0,
             };
-            let rest = self.raw().get(from..)?;
-            let mut start = 0;
-            let mut it = memchr::memchr_iter(self.delims.element, rest);
-            for _ in 0..skip {
-                start = it.next()? + 1;
-            }
-            let end = it.next().unwrap_or(rest.len());
-            return Some((from + start, from + end));
+            let end = if n < count {
+                usize::from(*self.seps.get(n)?)
+            } else {
+                len
+            };
+            return Some((start, end));
         }
-        if n > count {
+        if !self.overflow {
             return None;
         }
-        let start = if n == 0 {
-            0
-        } else {
-            usize::from(*self.seps.get(n - 1)?) + 1
+        // Beyond the index: scan from the last indexed separator.
+        let (from, skip) = match count.checked_sub(1).and_then(|i| self.seps.get(i)) {
+            Some(&p) => (usize::from(p) + 1, n - count),
+            None => (0, n),
         };
-        let end = if n < count {
-            usize::from(*self.seps.get(n)?)
-        } else {
-            len
-        };
-        Some((start, end))
+        let rest = self.raw().get(from..)?;
+        let mut start = 0;
+        let mut it = memchr::memchr_iter(self.delims.element, rest);
+        for _ in 0..skip {
+            start = it.next()? + 1;
+        }
+        let end = it.next().unwrap_or(rest.len());
+        Some((from + start, from + end))
     }
 
     /// The segment identifier (`NM1`, `HL`…), the bytes before the first element separator.
@@ -171,14 +176,42 @@ impl<'a> Segment<'a> {
     }
 
     /// Element `n` as text; empty when absent or not valid UTF-8.
+    #[inline]
     pub fn get(&self, n: usize) -> &str {
-        let Some((a, b)) = self.range(n) else {
-            return "";
-        };
+        // The usual case, inlined into the model builder's many element reads: text, and an
+        // element whose ends are both indexed.
+        let count = usize::from(self.count);
+        if let Body::Text(text) = &self.body {
+            if n < count || (n == count && !self.overflow) {
+                let text: &str = text;
+                let start = match n.checked_sub(1) {
+                    Some(i) => self.seps.get(i).map_or(0, |&p| usize::from(p) + 1),
+                    None => 0,
+                };
+                let end = if n < count {
+                    self.seps.get(n).map_or(text.len(), |&p| usize::from(p))
+                } else {
+                    text.len()
+                };
+                return text.get(start..end).unwrap_or("");
+            }
+        }
+        self.get_general(n)
+    }
+
+    /// [`Self::get`] for bytes that are not UTF-8 and elements beyond the index.
+    #[inline(never)]
+    fn get_general(&self, n: usize) -> &str {
         match &self.body {
-            Body::Text(s) => s.get(a..b).unwrap_or(""),
-            Body::Bytes(bytes) => bytes
-                .get(a..b)
+            Body::Text(s) => {
+                let s: &str = s;
+                self.range_in(n, s.len())
+                    .and_then(|(a, b)| s.get(a..b))
+                    .unwrap_or("")
+            }
+            Body::Bytes(bytes) => self
+                .range_in(n, bytes.len())
+                .and_then(|(a, b)| bytes.get(a..b))
                 .and_then(|e| std::str::from_utf8(e).ok())
                 .unwrap_or(""),
         }
@@ -455,6 +488,22 @@ mod tests {
         let segs: Vec<_> = Segments::new(b"ST*278*1\r\nSE*2*1\r\n", 0, d).collect();
         assert_eq!(segs[0].raw(), b"ST*278*1");
         assert_eq!(segs[1].raw(), b"SE*2*1");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn elements_match_a_plain_split(
+            elements in proptest::collection::vec("[A-Z0-9:]{0,4}", 0..40),
+        ) {
+            let text = std::iter::once("NM1".to_string()).chain(elements).collect::<Vec<_>>().join("*");
+            let seg = Segment::new(0, Cow::Borrowed(text.as_bytes()), Delimiters::default());
+            let parts: Vec<&str> = text.split('*').collect();
+            for n in 0..parts.len() + 3 {
+                proptest::prop_assert_eq!(seg.get(n), parts.get(n).copied().unwrap_or(""), "element {}", n);
+                proptest::prop_assert_eq!(seg.element(n), parts.get(n).copied().unwrap_or("").as_bytes());
+            }
+            proptest::prop_assert_eq!(seg.element_count(), parts.len() - 1);
+        }
     }
 
     #[test]
