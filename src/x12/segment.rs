@@ -181,6 +181,10 @@ impl<'a> Segment<'a> {
         // The usual case, inlined into the model builder's many element reads: text, and an
         // element whose ends are both indexed.
         let count = usize::from(self.count);
+        if n > count && !self.overflow {
+            // An absent element (the builder asks for optional ones).
+            return "";
+        }
         if let Body::Text(text) = &self.body {
             if n < count || (n == count && !self.overflow) {
                 let text: &str = text;
@@ -228,11 +232,29 @@ impl<'a> Segment<'a> {
 
     /// Component `c` (1-based) of element `n`, as text.
     pub fn component(&self, n: usize, c: usize) -> &str {
-        let comp = self.delims.component as char;
-        self.get(n)
-            .split(comp)
-            .nth(c.saturating_sub(1))
-            .unwrap_or("")
+        let element = self.get(n);
+        let comp = self.delims.component;
+        if !comp.is_ascii() {
+            // A separator above 0x7F is a two-byte character in text: split on the character.
+            return element
+                .split(char::from(comp))
+                .nth(c.saturating_sub(1))
+                .unwrap_or("");
+        }
+        // An ASCII separator cuts text only at character boundaries: a byte search will do,
+        // and costs less than the general character searcher.
+        let cut = |s: &'_ str| -> Option<usize> { s.bytes().position(|b| b == comp) };
+        let mut rest = element;
+        for _ in 1..c {
+            match cut(rest) {
+                Some(at) => rest = rest.get(at + 1..).unwrap_or(""),
+                None => return "",
+            }
+        }
+        match cut(rest) {
+            Some(at) => rest.get(..at).unwrap_or(""),
+            None => rest,
+        }
     }
 
     /// All components of element `n`, as text.
@@ -501,6 +523,10 @@ mod tests {
             for n in 0..parts.len() + 3 {
                 proptest::prop_assert_eq!(seg.get(n), parts.get(n).copied().unwrap_or(""), "element {}", n);
                 proptest::prop_assert_eq!(seg.element(n), parts.get(n).copied().unwrap_or("").as_bytes());
+                for c in 0..5 {
+                    let want = parts.get(n).copied().unwrap_or("").split(':').nth(c.max(1) - 1).unwrap_or("");
+                    proptest::prop_assert_eq!(seg.component(n, c), want, "element {} component {}", n, c);
+                }
             }
             proptest::prop_assert_eq!(seg.element_count(), parts.len() - 1);
         }
