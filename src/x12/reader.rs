@@ -187,7 +187,14 @@ impl<'c> Iterator for UnitSegments<'c> {
         }
         Some(Segment::new(offset, Cow::Borrowed(raw), self.delims))
     }
+
+    /// Exact: one segment per span, so `collect` allocates once instead of growing.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.spans.size_hint()
+    }
 }
+
+impl ExactSizeIterator for UnitSegments<'_> {}
 
 /// A TA1 segment found inside an interchange (an acknowledgment being read).
 #[derive(Debug, Clone)]
