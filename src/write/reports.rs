@@ -1,7 +1,9 @@
 //! The analysts' CSV reports and the run summary.
 //!
-//! Reports are streamed row by row in input order (csv + serde); list cells are joined with
-//! `;`; dates are ISO 8601; cells a spreadsheet would run as formulas are neutralised.
+//! Reports are streamed row by row in input order; list cells are joined with `;`; dates are
+//! ISO 8601; cells a spreadsheet would run as formulas are neutralised. Rows are written cell
+//! by cell with the csv crate's quoting rule (`cells.rs`, pinned to the csv crate by a
+//! proptest); the csv crate and serde read them back in the tests.
 
 use super::cells::CsvRows;
 use super::short::Short;
