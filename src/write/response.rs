@@ -5,7 +5,7 @@
 //! sender and receiver swapped, the input's delimiters and run-deterministic control numbers.
 //! Counts (SE01, GE01, IEA01) are computed from what was written, never maintained by hand.
 
-use super::short::{small_number, Short};
+use super::short::{decimal, Short};
 use super::AtomicFile;
 use crate::eval::Decision;
 use crate::model::{Entity, Transaction278};
@@ -43,12 +43,6 @@ fn ymd_range(from: chrono::NaiveDate, to: chrono::NaiveDate) -> Short {
 fn hhmm(t: NaiveDateTime) -> Short {
     let mut s = Short::new();
     s.hhmm(t);
-    s
-}
-
-fn number(v: u32) -> Short {
-    let mut s = Short::new();
-    s.number(u64::from(v));
     s
 }
 
@@ -134,15 +128,15 @@ pub fn render_response(
     let mut next_hl =
         |parent: u32, code: &str, children: bool, o: &mut Out<'_>| -> io::Result<u32> {
             hl += 1;
-            let (id, parent_id) = (number(hl), number(parent));
+            let (mut id, mut parent_id) = (Short::new(), Short::new());
             let parent_id = match parent {
                 0 => "",
-                p => small_number(p).unwrap_or_else(|| parent_id.as_str()),
+                p => decimal(p, &mut parent_id),
             };
             o.seg(
                 "HL",
                 &[
-                    small_number(hl).unwrap_or_else(|| id.as_str()),
+                    decimal(hl, &mut id),
                     parent_id,
                     code,
                     if children { "1" } else { "0" },
@@ -333,8 +327,8 @@ pub fn render_response(
         }
     }
     let count = o.w.segments_since_st() + 1;
-    let count_text = number(count);
-    let count_text = small_number(count).unwrap_or_else(|| count_text.as_str());
+    let mut count_text = Short::new();
+    let count_text = decimal(count, &mut count_text);
     o.seg("SE", &[count_text, ctx.st02])?;
     drop(o);
     Ok(buf)

@@ -134,9 +134,17 @@ const TWO_DIGITS: &str = match std::str::from_utf8(&TWO_DIGIT_BYTES) {
     Err(_) => panic!("digits are ASCII"),
 };
 
+/// `v` in decimal: from the two-digit table below 100, else formatted into `buf`.
+pub(crate) fn decimal(v: u32, buf: &mut Short) -> &str {
+    match small_number(v) {
+        Some(s) => s,
+        None => buf.number(u64::from(v)).as_str(),
+    }
+}
+
 /// `v` in decimal when it is below 100, with no formatting and no UTF-8 check (slicing ASCII
 /// text only checks the two ends): the HL numbers and counts of a response.
-pub(crate) fn small_number(v: u32) -> Option<&'static str> {
+fn small_number(v: u32) -> Option<&'static str> {
     let v = usize::try_from(v).ok().filter(|&v| v < 100)?;
     let from = if v < 10 { 2 * v + 1 } else { 2 * v };
     TWO_DIGITS.get(from..2 * v + 2)
@@ -167,5 +175,7 @@ mod tests {
             assert_eq!(super::small_number(v), Some(v.to_string().as_str()));
         }
         assert_eq!(super::small_number(100), None);
+        assert_eq!(super::decimal(7, &mut Short::new()), "7");
+        assert_eq!(super::decimal(1234, &mut Short::new()), "1234");
     }
 }

@@ -117,29 +117,38 @@ impl<'a> Segment<'a> {
         self.range_in(n, self.raw().len())
     }
 
+    /// Both ends of element `n` when the index holds them (or they are the body's ends).
+    #[inline]
+    fn indexed_range(&self, n: usize, len: usize) -> Option<(usize, usize)> {
+        let count = usize::from(self.count);
+        if n > count || (self.overflow && n == count) {
+            return None;
+        }
+        let start = match n.checked_sub(1) {
+            Some(i) => usize::from(*self.seps.get(i)?) + 1,
+            None => 0,
+        };
+        let end = if n < count {
+            usize::from(*self.seps.get(n)?)
+        } else {
+            len
+        };
+        Some((start, end))
+    }
+
     /// [`Self::range`] for a body of `len` bytes (callers that already hold the body pass its
     /// length rather than matching on it twice).
     fn range_in(&self, n: usize, len: usize) -> Option<(usize, usize)> {
-        let count = usize::from(self.count);
-        if n <= count && !(self.overflow && n == count) {
-            // Within the index: both ends are recorded (or are the body's ends).
-            let start = match n.checked_sub(1) {
-                Some(i) => usize::from(*self.seps.get(i)?) + 1,
-                None => 0,
-            };
-            let end = if n < count {
-                usize::from(*self.seps.get(n)?)
-            } else {
-                len
-            };
-            return Some((start, end));
+        if let Some(range) = self.indexed_range(n, len) {
+            return Some(range);
         }
+        let count = usize::from(self.count);
         if !self.overflow {
             return None;
         }
         // Beyond the index: scan from the last indexed separator.
         let (from, skip) = match count.checked_sub(1).and_then(|i| self.seps.get(i)) {
-            Some(&p) => (usize::from(p) + 1, n - count),
+            Some(&p) => (usize::from(p) + 1, n.saturating_sub(count)),
             None => (0, n),
         };
         let rest = self.raw().get(from..)?;
@@ -186,17 +195,8 @@ impl<'a> Segment<'a> {
             return "";
         }
         if let Body::Text(text) = &self.body {
-            if n < count || (n == count && !self.overflow) {
-                let text: &str = text;
-                let start = match n.checked_sub(1) {
-                    Some(i) => self.seps.get(i).map_or(0, |&p| usize::from(p) + 1),
-                    None => 0,
-                };
-                let end = if n < count {
-                    self.seps.get(n).map_or(text.len(), |&p| usize::from(p))
-                } else {
-                    text.len()
-                };
+            let text: &str = text;
+            if let Some((start, end)) = self.indexed_range(n, text.len()) {
                 return text.get(start..end).unwrap_or("");
             }
         }
