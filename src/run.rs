@@ -315,7 +315,7 @@ fn process_unit(
         unit.interchange.header.delimiters,
         &ctx,
     )
-    .and_then(|response| Ok((response, renderer.render(&request, &decision)?)));
+    .map(|response| (response, renderer.render(&request, &decision)));
     match rendered {
         Ok((response, rows)) => {
             summary.add(&request, &decision);
@@ -870,7 +870,7 @@ fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                 break;
             }
             let ev = &c.cfg.evaluator;
-            type Done<'e> = io::Result<(AuthRequest, Decision<'e>, Rendered)>;
+            type Done<'e> = (AuthRequest, Decision<'e>, Rendered);
             let decided: Vec<Result<Done<'_>, crate::fax::RowReject>> = c.pool.install(|| {
                 batch
                     .into_par_iter()
@@ -885,8 +885,8 @@ fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                                 req.request_id = format!("{stem}:{fax_id}");
                             }
                             let d = ev.decide(&req);
-                            let rows = rr.render(&req, &d)?;
-                            Ok((req, d, rows))
+                            let rows = rr.render(&req, &d);
+                            (req, d, rows)
                         })
                     })
                     .collect()
@@ -894,7 +894,7 @@ fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
             for r in decided {
                 match r {
                     Ok(done) => {
-                        let (req, d, rows) = done?;
+                        let (req, d, rows) = done;
                         c.certificate(d.certification_number.as_deref(), &req.request_id);
                         c.reports.write_rendered(&req, &d, &rows)?;
                         rep.decided += 1;

@@ -456,7 +456,7 @@ impl RowRenderer {
     }
 
     /// Renders every report row of a decided request.
-    pub fn render(&mut self, r: &AuthRequest, d: &Decision) -> io::Result<Rendered> {
+    pub fn render(&mut self, r: &AuthRequest, d: &Decision) -> Rendered {
         self.rows.reserve(2048);
         let start = self.rows.len();
         self.decision_cells(r, d);
@@ -508,12 +508,12 @@ impl RowRenderer {
             };
             self.reject(&rr);
         }
-        Ok(Rendered {
+        Rendered {
             bytes: self.rows.take(),
             decision_end,
             retro_end,
             lines_end,
-        })
+        }
     }
 }
 
