@@ -365,10 +365,24 @@ pub fn scan_body(input: &[u8], pos: usize, d: Delimiters) -> Scan<'_> {
     };
     let start = pos + skip;
     let from = input.get(start..).unwrap_or(&[]);
+    let newline_term = d.segment == b'\n' || d.segment == b'\r';
+    if !newline_term {
+        // The usual case in one pass: the terminator comes before any line break, so the body
+        // is the bytes up to it, borrowed. (A line break first means a hard-wrapped segment.)
+        if let Some(n) = memchr::memchr3(d.segment, b'\r', b'\n', from) {
+            if from.get(n) == Some(&d.segment) {
+                return Scan::Body {
+                    start,
+                    body: Cow::Borrowed(from.get(..n).unwrap_or_default()),
+                    term: start + n,
+                    end: start + n + 1,
+                };
+            }
+        }
+    }
     match segment_body(d.segment)(from) {
         Ok((after, body)) => {
             let end = input.len() - after.len();
-            let newline_term = d.segment == b'\n' || d.segment == b'\r';
             let body: Cow<'_, [u8]> = if newline_term {
                 Cow::Borrowed(body.strip_suffix(b"\r").unwrap_or(body))
             } else if memchr::memchr2(b'\r', b'\n', body).is_some() {
