@@ -38,10 +38,7 @@ pub(crate) struct CsvRows {
 impl CsvRows {
     /// Appends a cell to the current row.
     pub(crate) fn cell(&mut self, cell: &[u8]) {
-        if self.cells_in_row > 0 {
-            self.out.push(b',');
-        }
-        self.cells_in_row += 1;
+        self.next_cell();
         if needs_quotes(cell) {
             self.out.push(b'"');
             for part in cell.split_inclusive(|&b| b == b'"') {
@@ -60,11 +57,16 @@ impl CsvRows {
     /// numbers we format), which never needs quotes.
     pub(crate) fn formatted(&mut self, cell: &[u8]) {
         debug_assert!(!needs_quotes(cell));
+        self.next_cell();
+        self.out.extend_from_slice(cell);
+    }
+
+    /// The separator before every cell but a row's first.
+    fn next_cell(&mut self) {
         if self.cells_in_row > 0 {
             self.out.push(b',');
         }
         self.cells_in_row += 1;
-        self.out.extend_from_slice(cell);
     }
 
     /// Starts a row as a copy of the complete row at `start..end` (its `\n` included), which

@@ -317,10 +317,15 @@ impl RowRenderer {
         self.rows.take()
     }
 
-    /// A rejects.csv row, neutralised.
-    fn reject(&mut self, row: &RejectRow) {
-        for cell in row.neutralized().cells() {
-            self.plain(cell);
+    /// A rejects.csv row from its cells in `REJECT_HEADER` order. Cells from the input are
+    /// neutralised; the source kind and the level are ours.
+    fn reject(&mut self, cells: [&str; 8]) {
+        let [file, kind, level, position, request_id, code, ack, reason] = cells;
+        self.text(file);
+        self.plain(kind);
+        self.plain(level);
+        for cell in [position, request_id, code, ack, reason] {
+            self.text(cell);
         }
         self.end_row();
     }
@@ -494,19 +499,19 @@ impl RowRenderer {
         let lines_end = self.rows.len();
         if d.outcome == Outcome::Rejected {
             let rej = d.rejection.as_ref();
-            let rr = RejectRow {
-                source_file: r.provenance.file.to_string(),
-                source_kind: r.provenance.kind.to_string(),
-                level: "request".into(),
-                position: r.provenance.reference.clone(),
-                request_id: r.request_id.clone(),
-                code: rej.map(|x| x.reason.to_string()).unwrap_or_default(),
-                ack: rej
-                    .map(|x| format!("AAA {} at {}", x.reason, x.loop_id))
-                    .unwrap_or_default(),
-                reason: d.reason_text.to_string(),
-            };
-            self.reject(&rr);
+            let ack = rej
+                .map(|x| format!("AAA {} at {}", x.reason, x.loop_id))
+                .unwrap_or_default();
+            self.reject([
+                &r.provenance.file,
+                r.provenance.kind.as_str(),
+                "request",
+                &r.provenance.reference,
+                &r.request_id,
+                rej.map_or("", |x| x.reason),
+                &ack,
+                &d.reason_text,
+            ]);
         }
         Rendered {
             bytes: self.rows.take(),
@@ -530,19 +535,6 @@ impl RejectRow {
             &self.ack,
             &self.reason,
         ]
-    }
-
-    fn neutralized(&self) -> RejectRow {
-        RejectRow {
-            source_file: safe_cell(&self.source_file).into_owned(),
-            source_kind: self.source_kind.clone(),
-            level: self.level.clone(),
-            position: safe_cell(&self.position).into_owned(),
-            request_id: safe_cell(&self.request_id).into_owned(),
-            code: safe_cell(&self.code).into_owned(),
-            ack: safe_cell(&self.ack).into_owned(),
-            reason: safe_cell(&self.reason).into_owned(),
-        }
     }
 }
 
@@ -643,7 +635,7 @@ impl Reports {
             .rejects_by_level
             .entry(row.level.clone())
             .or_default() += 1;
-        self.renderer.reject(row);
+        self.renderer.reject(row.cells());
         let bytes = self.renderer.rows.take();
         self.put(REJECTS, &bytes)
     }
@@ -737,7 +729,21 @@ const LINE_HEADER: &[&str] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::{MinuteHistogram, RejectRow, RowRenderer, Summary, REJECT_HEADER};
+    use super::{safe_cell, MinuteHistogram, RejectRow, RowRenderer, Summary, REJECT_HEADER};
+
+    /// The row as it must come out: what the renderer neutralises, neutralised.
+    fn neutralized(row: &RejectRow) -> RejectRow {
+        RejectRow {
+            source_file: safe_cell(&row.source_file).into_owned(),
+            source_kind: row.source_kind.clone(),
+            level: row.level.clone(),
+            position: safe_cell(&row.position).into_owned(),
+            request_id: safe_cell(&row.request_id).into_owned(),
+            code: safe_cell(&row.code).into_owned(),
+            ack: safe_cell(&row.ack).into_owned(),
+            reason: safe_cell(&row.reason).into_owned(),
+        }
+    }
 
     #[test]
     fn reject_rows_match_their_header_and_what_serde_would_write() {
@@ -752,11 +758,11 @@ mod tests {
             reason: "two\nlines".into(),
         };
         let mut header = csv::WriterBuilder::new().from_writer(Vec::new());
-        header.serialize(row.neutralized()).unwrap();
+        header.serialize(neutralized(&row)).unwrap();
         let serde_bytes = header.into_inner().unwrap();
         let mut r = RowRenderer::default();
         let mut expected = r.record(REJECT_HEADER);
-        r.reject(&row);
+        r.reject(row.cells());
         expected.extend(r.rows.take());
         assert_eq!(
             String::from_utf8(expected).unwrap(),
