@@ -297,6 +297,21 @@ fn fired(id: &str, stage: &'static str, effect: String) -> BuiltInFired {
     BuiltInFired::new(id, stage, effect)
 }
 
+/// Drops each entry from `start` on whose rule id appears earlier in `fired`: a rule that
+/// fires for the request and for its lines shows once in the trace, where it first fired.
+fn keep_first_of_each_id(fired: &mut Vec<Fired<'_>>, start: usize) {
+    let mut kept = start;
+    for i in start..fired.len() {
+        let Some(&x) = fired.get(i) else { break };
+        let earlier = fired.get(..kept).unwrap_or_default();
+        if !earlier.iter().any(|y| y.id == x.id) {
+            fired.swap(kept, i);
+            kept += 1;
+        }
+    }
+    fired.truncate(kept);
+}
+
 /// Index of a denial category in `BuiltIn::appeal_no_imr` (the last slot: no category).
 fn category_slot(c: Option<DenialCategory>) -> usize {
     match c {
@@ -407,8 +422,6 @@ struct Core<'e> {
     outcome: Outcome,
     reason: Option<&'e str>,
     text: &'e str,
-    fired: Vec<Fired<'e>>,
-    flags: Vec<&'e str>,
     missing: u32,
     denial: Option<DenialCategory>,
     rejection: Option<RejectionInfo<'e>>,
@@ -610,21 +623,24 @@ impl Evaluator {
         }
     }
 
+    ///
+    /// The rules that fire are appended to `fired` and their flags to `flags`: the caller owns
+    /// both, so a line's run allocates nothing.
     fn run<'e>(
         &'e self,
         r: &AuthRequest,
         f: &Facts<'_>,
-        procs: &[String],
-        units: Option<f64>,
+        view: (&[String], Option<f64>),
+        fired: &mut Vec<Fired<'e>>,
+        flags: &mut Vec<&'e str>,
     ) -> Core<'e> {
+        let (procs, units) = view;
         const NOT_REQUIRED_TEXT: &str = "no prior authorization is required for this service";
         let p = &self.policy;
         let mut core = Core {
             outcome: p.default_outcome,
             reason: p.default_reason.as_deref(),
             text: &p.default_text,
-            fired: Vec::with_capacity(8),
-            flags: Vec::new(),
             missing: 0,
             denial: None,
             rejection: None,
@@ -645,7 +661,7 @@ impl Evaluator {
                 core.outcome = Outcome::NotRequired;
                 core.reason = Some("0H");
                 core.text = NOT_REQUIRED_TEXT;
-                core.fired.push(self.builtin.unlisted.get());
+                fired.push(self.builtin.unlisted.get());
                 decided = true;
                 break;
             }
@@ -654,7 +670,7 @@ impl Evaluator {
                 continue;
             }
             let t = &rule.then;
-            core.fired.push(Fired {
+            fired.push(Fired {
                 id: &rule.trace_id,
                 stage: rule.stage.as_str(),
                 effect: &rule.trace_effect,
@@ -663,8 +679,8 @@ impl Evaluator {
                 required = true;
             }
             for fl in &t.flags {
-                if !core.flags.contains(&fl.as_str()) {
-                    core.flags.push(fl);
+                if !flags.contains(&fl.as_str()) {
+                    flags.push(fl);
                 }
             }
             if let Some(m) = rule.when.missing {
@@ -703,9 +719,9 @@ impl Evaluator {
                 core.outcome = Outcome::NotRequired;
                 core.reason = Some("0H");
                 core.text = NOT_REQUIRED_TEXT;
-                core.fired.push(self.builtin.unlisted.get());
+                fired.push(self.builtin.unlisted.get());
             } else {
-                core.fired.push(if p.default_outcome == Outcome::Approved {
+                fired.push(if p.default_outcome == Outcome::Approved {
                     self.builtin.default_approved.get()
                 } else {
                     self.builtin.default_pended.get()
@@ -729,9 +745,10 @@ impl Evaluator {
     /// Decides one request.
     pub fn decide(&self, r: &AuthRequest) -> Decision<'_> {
         let f = self.facts(r);
-        let core = self.run(r, &f, &r.procedure_codes, r.units);
+        let mut fired = Vec::with_capacity(8);
+        let mut flags = Vec::new();
+        let core = self.run(r, &f, (&r.procedure_codes, r.units), &mut fired, &mut flags);
         let p = &self.policy;
-        let mut fired = core.fired;
         let mut outcome = core.outcome;
         let mut hcr01 = outcome.hcr01();
         let mut reason_text = Cow::Borrowed(core.text);
@@ -743,7 +760,10 @@ impl Evaluator {
                 } else {
                     std::slice::from_ref(&l.procedure)
                 };
-                let c = self.run(r, &f, procs, l.units);
+                // A line's rules join the trace once each; its flags are not the request's.
+                let start = fired.len();
+                let c = self.run(r, &f, (procs, l.units), &mut fired, &mut Vec::new());
+                keep_first_of_each_id(&mut fired, start);
                 lines.push(LineDecision {
                     line: l.line,
                     outcome: c.outcome,
@@ -751,11 +771,6 @@ impl Evaluator {
                     reason_code: c.reason,
                     approved_units: c.approved_units,
                 });
-                for x in c.fired {
-                    if !fired.iter().any(|y| y.id == x.id) {
-                        fired.push(x);
-                    }
-                }
             }
             let first = lines.first().map(|l| l.outcome);
             let mixed = lines.iter().any(|l| Some(l.outcome) != first);
@@ -841,7 +856,6 @@ impl Evaluator {
             }
         }
         let past_due = due_by.is_some_and(|d| self.as_of > d);
-        let mut flags = core.flags;
         if past_due {
             flags.push("past_due");
         }
@@ -935,5 +949,26 @@ impl Decision<'_> {
     /// True when a rule with this id fired.
     pub fn fired(&self, id: &str) -> bool {
         self.rules_fired.iter().any(|f| f.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_adds_only_the_rules_not_yet_in_the_trace_in_order() {
+        let f = |id| Fired {
+            id,
+            stage: "requirement",
+            effect: "",
+        };
+        let mut fired = vec![f("A"), f("B"), f("B"), f("C"), f("A"), f("D"), f("C")];
+        keep_first_of_each_id(&mut fired, 2);
+        let ids: Vec<&str> = fired.iter().map(|x| x.id).collect();
+        assert_eq!(ids, ["A", "B", "C", "D"]);
+        let mut whole = vec![f("A"), f("A")];
+        keep_first_of_each_id(&mut whole, 2);
+        assert_eq!(whole.len(), 2, "entries before `start` are left alone");
     }
 }
