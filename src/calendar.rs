@@ -58,7 +58,8 @@ const WALK_LIMIT: i32 = 10_000;
 /// deadlines are computed for every request, several times.
 #[derive(Debug, Clone, Default)]
 pub struct Calendar {
-    /// Holidays as day numbers, sorted, without duplicates.
+    /// Holidays that fall on a weekday, as day numbers, sorted, without duplicates (one on a
+    /// weekend changes nothing).
     holidays: Vec<i32>,
 }
 
@@ -79,21 +80,25 @@ impl DayWalk<'_> {
             self.next_holiday += 1;
         }
         // Day 1 (0001-01-01) is a Monday: remainders 0..=4 are Monday to Friday.
-        (day - 1).rem_euclid(7) < 5 && self.holidays.get(self.next_holiday) != Some(&day)
+        is_weekday(day) && self.holidays.get(self.next_holiday) != Some(&day)
     }
 }
 
-/// `start` + `secs` seconds, by day numbers and seconds of the day: a deadline is computed for
-/// every request, and chrono's general duration arithmetic costs several times more. Falls
-/// back to chrono for a leap-second start; past the representable range it saturates (a
-/// deadline beyond year 262143 is never reached) instead of panicking.
+/// `start` + `secs` seconds: whole days added to the date (chrono's fast path stays within the
+/// year, which nearly every deadline does) and the rest to the seconds of the day. A deadline
+/// is computed for every request, and chrono's general duration arithmetic costs several
+/// times more. Falls back to chrono for a leap-second start; past the representable range it
+/// saturates (a deadline beyond year 262143 is never reached) instead of panicking.
 fn add_seconds(start: NaiveDateTime, secs: i64) -> NaiveDateTime {
     let time = start.time();
     let of_day = i64::from(time.num_seconds_from_midnight()).saturating_add(secs);
-    let day = i64::from(start.date().num_days_from_ce()).saturating_add(of_day.div_euclid(86_400));
-    let fast = i32::try_from(day)
-        .ok()
-        .and_then(NaiveDate::from_num_days_from_ce_opt)
+    let days = of_day.div_euclid(86_400);
+    let date = if days == 0 {
+        Some(start.date())
+    } else {
+        Duration::try_days(days).and_then(|d| start.date().checked_add_signed(d))
+    };
+    let fast = date
         .zip(NaiveTime::from_num_seconds_from_midnight_opt(
             of_day.rem_euclid(86_400) as u32,
             time.nanosecond(),
@@ -111,10 +116,30 @@ fn add_seconds(start: NaiveDateTime, secs: i64) -> NaiveDateTime {
     }
 }
 
+/// Monday to Friday (day 1, 0001-01-01, is a Monday).
+fn is_weekday(day: i32) -> bool {
+    (day - 1).rem_euclid(7) < 5
+}
+
+/// The weekday `n` (≥ 0) weekdays after the weekday `day`, as an `i64` (it may lie beyond any
+/// date): whole weeks, then the rest, stepping over one weekend when the rest crosses it.
+fn add_weekdays(day: i32, n: i64) -> i64 {
+    let weekday = i64::from((day - 1).rem_euclid(7));
+    let rest = n % 5;
+    let weekend = if weekday + rest >= 5 { 2 } else { 0 };
+    i64::from(day)
+        .saturating_add((n / 5).saturating_mul(7))
+        .saturating_add(rest + weekend)
+}
+
 impl Calendar {
     /// A calendar with these holidays (weekends are always non-working).
     pub fn new(holidays: impl IntoIterator<Item = NaiveDate>) -> Self {
-        let mut days: Vec<i32> = holidays.into_iter().map(|d| d.num_days_from_ce()).collect();
+        let mut days: Vec<i32> = holidays
+            .into_iter()
+            .map(|d| d.num_days_from_ce())
+            .filter(|&d| is_weekday(d))
+            .collect();
         days.sort_unstable();
         days.dedup();
         Calendar { holidays: days }
@@ -150,17 +175,36 @@ impl Calendar {
                     }
                     time = chrono::NaiveTime::MIN;
                 }
-                let mut left = n;
-                while left > 0 && day - first < WALK_LIMIT {
-                    day += 1;
-                    if walk.is_business_day(day) {
-                        left -= 1;
-                    }
+                if n > 0 && day - first < WALK_LIMIT {
+                    day = self.business_days_after(day, n, first + WALK_LIMIT);
                 }
                 NaiveDate::from_num_days_from_ce_opt(day)
                     .unwrap_or(start.date())
                     .and_time(time)
             }
+        }
+    }
+
+    /// The business day `n` (> 0) business days after the business day `day`, or `limit` when
+    /// that lies beyond it.
+    ///
+    /// Counted in weekdays, then once more for each holiday the span stepped over, until a
+    /// span steps over none: a few operations per holiday in the span, where walking day by
+    /// day costs a few per day.
+    fn business_days_after(&self, day: i32, n: i64, limit: i32) -> i32 {
+        let holidays_up_to = |d: i32| self.holidays.partition_point(|&h| h <= d);
+        let (mut from, mut count) = (day, n);
+        loop {
+            let to = add_weekdays(from, count);
+            let Some(to) = i32::try_from(to).ok().filter(|&to| to < limit) else {
+                return limit;
+            };
+            // Holidays are weekdays: each one in the span is a business day it did not count.
+            let stepped_over = holidays_up_to(to) - holidays_up_to(from);
+            if stepped_over == 0 {
+                return to;
+            }
+            (from, count) = (to, stepped_over as i64);
         }
     }
 
@@ -279,6 +323,42 @@ mod tests {
             assert_eq!(cal.is_business_day(day), works, "{day}");
             start += Duration::hours(23);
         }
+    }
+
+    proptest::proptest! {
+        /// Dense holiday clusters (runs of weekdays off, holidays on weekends) and long spans
+        /// give the weekday count many spans to redo.
+        #[test]
+        fn weekday_count_matches_the_day_by_day_definition(
+            offsets in proptest::collection::vec(0u32..120, 0..40),
+            start_offset in 0u32..100,
+            minutes in 0u32..1440,
+            n in 0i64..70,
+        ) {
+            let base = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+            let holidays: Vec<NaiveDate> =
+                offsets.iter().map(|&o| base + Duration::days(i64::from(o))).collect();
+            let cal = Calendar::new(holidays.clone());
+            let start = (base + Duration::days(i64::from(start_offset))).and_hms_opt(0, 0, 0)
+                .unwrap() + Duration::minutes(i64::from(minutes));
+            proptest::prop_assert_eq!(
+                cal.add(start, ClockDuration::BusinessDays(n)),
+                naive_add(&holidays, start, n)
+            );
+        }
+    }
+
+    #[test]
+    fn a_business_day_count_past_the_walk_limit_stops_at_the_limit() {
+        let cal = Calendar::new([NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()]);
+        let start = dt("2026-11-23 08:00");
+        let limit = start + Duration::days(i64::from(WALK_LIMIT));
+        for n in [7_143, 100_000, i64::MAX] {
+            assert_eq!(cal.add(start, ClockDuration::BusinessDays(n)), limit, "{n}");
+        }
+        // Just inside the limit: 7,142 weekdays are 1,428 weeks and 2 days, less a holiday.
+        let inside = cal.add(start, ClockDuration::BusinessDays(7_141));
+        assert_eq!(inside, start + Duration::days(1_428 * 7 + 2));
     }
 
     #[test]
