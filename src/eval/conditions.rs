@@ -105,29 +105,32 @@ pub(super) struct Profile {
     pub missing: u32,
 }
 
-/// A rule's yes/no and one-of conditions, checked against a [`Profile`] at once.
+/// A rule's yes/no and one-of conditions, checked against a [`Profile`] by the tables of
+/// [`super::index::RuleSet`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct Quick {
     /// Flags the rule looks at.
-    mask: u32,
+    pub(super) mask: u32,
     /// Their required values.
-    want: u32,
+    pub(super) want: u32,
     /// Category one of these (0: no condition).
-    categories: u32,
+    pub(super) categories: u32,
     /// Category none of these.
-    not_categories: u32,
+    pub(super) not_categories: u32,
     /// Urgency one of these (0: no condition).
-    urgency: u32,
+    pub(super) urgency: u32,
     /// Product one of these (0: no condition).
-    products: u32,
+    pub(super) products: u32,
     /// Any of these items missing (0: no condition).
-    missing: u32,
+    pub(super) missing: u32,
     /// A one-of condition with an empty list: the rule never applies.
-    never: bool,
+    pub(super) never: bool,
 }
 
 impl Quick {
-    fn admits(&self, p: &Profile) -> bool {
+    /// The rule-by-rule check that [`super::index::RuleSet`]'s tables replace.
+    #[cfg(test)]
+    pub(super) fn admits(&self, p: &Profile) -> bool {
         let one_of = |want: u32, have: u32| want == 0 || want & have != 0;
         !self.never
             && p.flags & self.mask == self.want
@@ -142,8 +145,19 @@ impl Quick {
 /// A rule's conditions, compiled.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Compiled {
-    quick: Quick,
+    pub(super) quick: Quick,
     tests: Vec<Test>,
+}
+
+impl Compiled {
+    /// A rule with only yes/no and one-of conditions.
+    #[cfg(test)]
+    pub(super) fn quick_only(quick: Quick) -> Self {
+        Compiled {
+            quick,
+            tests: Vec::new(),
+        }
+    }
 }
 
 /// The profile of a request and its facts.
@@ -330,9 +344,10 @@ pub(super) struct View<'a> {
 }
 
 impl View<'_> {
-    /// True when every condition holds.
-    pub fn holds(&self, c: &Compiled) -> bool {
-        c.quick.admits(&self.f.profile) && c.tests.iter().all(|t| self.test(t))
+    /// True when every test of a rule holds, for a rule whose quick conditions the request
+    /// meets (see [`super::index::RuleSet::candidates`]).
+    pub fn passes(&self, c: &Compiled) -> bool {
+        c.tests.iter().all(|t| self.test(t))
     }
 
     fn set(&self, i: usize) -> Option<&CodeSet> {

@@ -8,6 +8,7 @@
 
 mod certificate;
 mod conditions;
+mod index;
 
 pub use certificate::CertificationNumber;
 
@@ -17,7 +18,8 @@ use crate::policy::{item_names, DenialCategory, Item, NetworkCond, Outcome, Poli
 use crate::request::{AuthRequest, Category, Urgency};
 use crate::roster::{Coverage, Eligibility, Product, Provider, Providers};
 use chrono::{NaiveDate, NaiveDateTime};
-use conditions::{Compiled, Profile, View};
+use conditions::{Profile, View};
+use index::RuleSet;
 use serde::Serialize;
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -280,9 +282,9 @@ pub struct Evaluator {
     as_of: NaiveDateTime,
     builtin: Arc<BuiltIn>,
     /// Each policy rule's conditions, compiled (same order as `policy.rules`).
-    rule_tests: Arc<[Compiled]>,
+    rule_tests: Arc<RuleSet>,
     /// Each clock's conditions, compiled (same order as `policy.clocks`).
-    clock_tests: Arc<[Compiled]>,
+    clock_tests: Arc<RuleSet>,
     /// Each clock's due time, counted from the submission (same order as `policy.clocks`).
     clock_due: Arc<[Deadline]>,
 }
@@ -444,11 +446,13 @@ impl Evaluator {
             .iter()
             .map(|r| conditions::compile(&r.when, &mut slots))
             .collect();
+        let rule_tests = Arc::new(RuleSet::new(rule_tests));
         let clock_tests = policy
             .clocks
             .iter()
             .map(|k| conditions::compile(&k.when, &mut slots))
             .collect();
+        let clock_tests = Arc::new(RuleSet::new(clock_tests));
         let clock_due = policy
             .clocks
             .iter()
@@ -651,7 +655,8 @@ impl Evaluator {
         let mut decided = false;
         let mut stage = Stage::Validity;
         let view = self.view(r, f, procs, units);
-        for (rule, tests) in p.rules.iter().zip(self.rule_tests.iter()) {
+        for (i, tests) in self.rule_tests.candidates(&f.profile) {
+            let Some(rule) = p.rules.get(i) else { break };
             if rule.stage > Stage::Requirement
                 && stage <= Stage::Requirement
                 && !required
@@ -666,7 +671,7 @@ impl Evaluator {
                 break;
             }
             stage = rule.stage;
-            if !view.holds(tests) {
+            if !view.passes(tests) {
                 continue;
             }
             let t = &rule.then;
@@ -842,9 +847,11 @@ impl Evaluator {
         let mut due_by = None;
         let mut clock_id = None;
         let view = self.view(r, &f, &r.procedure_codes, r.units);
-        let clocks = p.clocks.iter().zip(self.clock_tests.iter());
-        for ((k, tests), due) in clocks.zip(self.clock_due.iter()) {
-            if view.holds(tests) {
+        for (i, tests) in self.clock_tests.candidates(&f.profile) {
+            let (Some(k), Some(due)) = (p.clocks.get(i), self.clock_due.get(i)) else {
+                break;
+            };
+            if view.passes(tests) {
                 due_by = f.deadline(&p.calendar, *due);
                 clock_id = Some(&*k.id);
                 fired.push(Fired {
