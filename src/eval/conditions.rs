@@ -5,7 +5,8 @@
 //! of its time on. Each rule is compiled once:
 //! - its yes/no and one-of conditions (retro, member found, category, urgency, product,
 //!   missing items…) into a [`Quick`] check against the request's [`Profile`], a few words of
-//!   bits computed once per request: most rules are ruled out by one mask comparison;
+//!   bits computed once per request; [`super::index::RuleSet`] turns the checks of all rules
+//!   into a few table lookups, so most rules are ruled out without being looked at;
 //! - the rest (numbers, string lists, code sets, calendar arithmetic) into a short list of
 //!   [`Test`]s, cheapest first.
 //!

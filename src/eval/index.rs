@@ -1,11 +1,12 @@
 //! Which rules a request could meet, found by table lookups instead of one check per rule.
 //!
 //! A rule's yes/no and one-of conditions ([`Quick`]) depend only on the request's
-//! [`Profile`], a few 32-bit words. Each word is cut into bytes, and for every byte value a
-//! table holds the rules (as bits, 64 rules to a block) that value lets through. The rules a
-//! profile admits are then the AND of about ten table entries, whatever the number of rules,
-//! and only those go on to their numeric, list and calendar tests. A policy with 13 rules
-//! checked them all for each request and each line; most requests meet two or three.
+//! [`Profile`], a few 32-bit words. For every byte value of the multi-bit words (flags, missing
+//! items), and for every bit of the single-bit ones (category, urgency, product), a table holds
+//! the rules (as bits, 64 rules to a block) that value lets through. The rules a profile admits
+//! are then the AND of about seven table entries, whatever the number of rules, and only those
+//! go on to their numeric, list and calendar tests. With the default policy a run checked all
+//! 13 rules' masks, about 11 before one decided; now about 4 reach their tests.
 
 use super::conditions::{Compiled, Profile, Quick};
 
