@@ -17,7 +17,6 @@ impl CertificationNumber {
     /// The number for a request id. The prefix is cut to `MAX_PREFIX` bytes (policies longer
     /// than that are refused when loaded).
     pub fn new(prefix: &str, request_id: &str) -> Self {
-        const HEX: &[u8; 16] = b"0123456789ABCDEF";
         // FNV-1a over the id, then the SplitMix64 finaliser: stable across releases and
         // platforms; 64 bits keep collisions negligible in a run (the run checks anyway).
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -35,12 +34,11 @@ impl CertificationNumber {
             cut -= 1;
         }
         let prefix = prefix.as_bytes().get(..cut).unwrap_or_default();
-        for (to, from) in bytes.iter_mut().zip(prefix) {
-            *to = *from;
+        if let Some(to) = bytes.get_mut(..cut) {
+            to.copy_from_slice(prefix);
         }
-        for (i, to) in bytes.iter_mut().skip(cut).take(16).enumerate() {
-            let nibble = (h >> ((15 - i) * 4)) & 0xF;
-            *to = HEX.get(nibble as usize).copied().unwrap_or(b'0');
+        if let Some(to) = bytes.get_mut(cut..cut + 16) {
+            to.copy_from_slice(&upper_hex(h));
         }
         CertificationNumber {
             bytes,
@@ -54,6 +52,22 @@ impl CertificationNumber {
         // A prefix cut at a character boundary, then ASCII hex digits.
         std::str::from_utf8(bytes).unwrap_or_default()
     }
+}
+
+/// `h` as 16 upper-case hex digits, all at once in a `u128`: each nibble is spread into its
+/// own byte, then turned into its digit with the bytes side by side (a digit per loop turn
+/// cost a third of the time of deciding a request's number).
+fn upper_hex(h: u64) -> [u8; 16] {
+    const ONES: u128 = u128::MAX / 0xFF;
+    let mut x = u128::from(h);
+    // Halves, quarters, bytes and nibbles each move up into a lane twice their width.
+    x = (x | (x << 32)) & 0x0000_0000_FFFF_FFFF_0000_0000_FFFF_FFFF;
+    x = (x | (x << 16)) & 0x0000_FFFF_0000_FFFF_0000_FFFF_0000_FFFF;
+    x = (x | (x << 8)) & 0x00FF_00FF_00FF_00FF_00FF_00FF_00FF_00FF;
+    x = (x | (x << 4)) & (ONES * 0x0F);
+    // 1 in the bytes holding 10..=15: those skip the 7 characters between `9` and `A`.
+    let letters = ((x + ONES * 6) >> 4) & ONES;
+    (x + ONES * u128::from(b'0') + letters * 7).to_be_bytes()
 }
 
 impl std::ops::Deref for CertificationNumber {
@@ -101,5 +115,20 @@ mod tests {
             "cut at a boundary at or under 34"
         );
         assert_eq!(CertificationNumber::new("", "x").as_str().len(), 16);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hex_digits_match_the_formatter(h: u64) {
+            let digits = upper_hex(h);
+            proptest::prop_assert_eq!(std::str::from_utf8(&digits).unwrap(), format!("{h:016X}"));
+        }
+    }
+
+    #[test]
+    fn hex_digits_at_the_edges() {
+        for h in [0, u64::MAX, 0x0123_4567_89AB_CDEF, 0xA000_0000_0000_0009] {
+            assert_eq!(upper_hex(h), format!("{h:016X}").as_bytes(), "{h:x}");
+        }
     }
 }
