@@ -257,7 +257,12 @@ fn img_5_missing_required_information_pends_with_the_exact_list() {
         d.missing_items,
         vec!["attending_fax", "clinical_information"]
     );
-    assert!(d.reason_text.contains("attending_fax"));
+    assert!(
+        d.reason_text
+            .ends_with(" (missing: attending_fax, clinical_information)"),
+        "{}",
+        d.reason_text
+    );
     // Hospital name/phone/fax for hospitalizations.
     let mut h = Fax::new(&m, "inpatient", "27447", "2026-12-10");
     h.set("facility_name", "MERCY GENERAL");
@@ -997,6 +1002,10 @@ fn partial_certification_when_only_some_lines_pass() {
     assert_eq!(d.lines[0].outcome, Outcome::Approved);
     assert_eq!(d.lines[1].outcome, Outcome::Denied);
     assert_eq!(d.lines[1].hcr01, Some("A3"));
+    assert_eq!(
+        d.reason_text,
+        "certified in part: line 1 (73721) approved, line 2 (0042T) denied"
+    );
 }
 
 // ---------------- both sources, counts ----------------

@@ -299,6 +299,43 @@ fn fired(id: &str, stage: &'static str, effect: String) -> BuiltInFired {
     BuiltInFired::new(id, stage, effect)
 }
 
+/// A pend's reason with what it is missing: `… (missing: a, b)`, in one allocation.
+fn with_missing(reason: &str, missing: &[&str]) -> String {
+    let items: usize = missing.iter().map(|m| m.len() + 2).sum();
+    let mut text = String::with_capacity(reason.len() + " (missing: )".len() + items);
+    text.push_str(reason);
+    text.push_str(" (missing: ");
+    for (i, m) in missing.iter().enumerate() {
+        if i > 0 {
+            text.push_str(", ");
+        }
+        text.push_str(m);
+    }
+    text.push(')');
+    text
+}
+
+/// The reason of a request certified in part: each line, its procedure and its outcome.
+fn certified_in_part(decided: &[LineDecision], lines: &[crate::request::ServiceRequest]) -> String {
+    use std::fmt::Write;
+    let mut text = String::with_capacity(24 + 32 * decided.len());
+    text.push_str("certified in part: ");
+    for (i, (d, l)) in decided.iter().zip(lines).enumerate() {
+        if i > 0 {
+            text.push_str(", ");
+        }
+        // Writing to a String cannot fail.
+        let _ = write!(
+            text,
+            "line {} ({}) {}",
+            d.line,
+            l.procedure,
+            d.outcome.as_str()
+        );
+    }
+    text
+}
+
 /// Drops each entry from `start` on whose rule id appears earlier in `fired`: a rule that
 /// fires for the request and for its lines shows once in the trace, where it first fired.
 fn keep_first_of_each_id(fired: &mut Vec<Fired<'_>>, start: usize) {
@@ -788,14 +825,7 @@ impl Evaluator {
             if mixed && some_certified {
                 outcome = Outcome::Modified;
                 hcr01 = Some("A2");
-                let parts: Vec<String> = lines
-                    .iter()
-                    .zip(&r.lines)
-                    .map(|(d, l)| {
-                        format!("line {} ({}) {}", d.line, l.procedure, d.outcome.as_str())
-                    })
-                    .collect();
-                reason_text = Cow::Owned(format!("certified in part: {}", parts.join(", ")));
+                reason_text = Cow::Owned(certified_in_part(&lines, &r.lines));
             } else if mixed {
                 // No line certified: the request keeps the whole-request outcome.
             } else if let Some(o) = first {
@@ -904,10 +934,7 @@ impl Evaluator {
             Vec::new()
         };
         if !missing_items.is_empty() {
-            reason_text = Cow::Owned(format!(
-                "{reason_text} (missing: {})",
-                missing_items.join(", ")
-            ));
+            reason_text = Cow::Owned(with_missing(&reason_text, &missing_items));
         }
         Decision {
             outcome,
