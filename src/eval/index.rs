@@ -72,6 +72,17 @@ impl ByteTables {
     }
 }
 
+/// Per block, the rules for which `pred` holds.
+fn rules_where(quick: &[Quick], blocks: usize, pred: impl Fn(&Quick) -> bool) -> Vec<u64> {
+    let mut set = vec![0u64; blocks];
+    for (r, q) in quick.iter().enumerate() {
+        if let Some(w) = set.get_mut(r / BLOCK).filter(|_| pred(q)) {
+            *w |= 1 << (r % BLOCK);
+        }
+    }
+    set
+}
+
 /// Byte `i` of `x`.
 fn byte(x: u32, i: usize) -> u32 {
     x.checked_shr(8 * i as u32).unwrap_or(0) & 0xFF
@@ -129,14 +140,7 @@ struct OneOf {
 impl OneOf {
     fn build(quick: &[Quick], blocks: usize, want: fn(&Quick) -> u32) -> Self {
         let used = quick.iter().fold(0, |acc, q| acc | want(q));
-        let mut unconditional = vec![0u64; blocks];
-        for (r, q) in quick.iter().enumerate() {
-            if want(q) == 0 {
-                if let Some(w) = unconditional.get_mut(r / BLOCK) {
-                    *w |= 1 << (r % BLOCK);
-                }
-            }
-        }
+        let unconditional = rules_where(quick, blocks, |q| want(q) == 0);
         let overlap = ByteTables::build(quick.len(), blocks, used, |r, i, v| {
             quick.get(r).is_some_and(|q| byte(want(q), i) & v != 0)
         });
@@ -173,14 +177,7 @@ impl RuleSet {
     pub fn new(rules: Vec<Compiled>) -> Self {
         let quick: Vec<Quick> = rules.iter().map(|c| c.quick).collect();
         let blocks = rules.len().div_ceil(BLOCK);
-        let mut possible = vec![0u64; blocks];
-        for (r, q) in quick.iter().enumerate() {
-            if !q.never {
-                if let Some(w) = possible.get_mut(r / BLOCK) {
-                    *w |= 1 << (r % BLOCK);
-                }
-            }
-        }
+        let possible = rules_where(&quick, blocks, |q| !q.never);
         let any = |f: fn(&Quick) -> u32| quick.iter().fold(0, |acc, q| acc | f(q));
         let flags = ByteTables::build(rules.len(), blocks, any(|q| q.mask), |r, i, v| {
             quick
