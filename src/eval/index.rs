@@ -23,22 +23,23 @@ struct ByteTables {
 }
 
 impl ByteTables {
-    /// Tables where rule `r` is in the set for byte `i` value `v` when `keep(r, i, v)`.
+    /// Tables where a rule is in the set for byte `i` value `v` when `keep(rule, i, v)`;
+    /// `used` holds the bits any rule looks at.
     fn build(
-        rules: usize,
+        quick: &[Quick],
         blocks: usize,
         used: u32,
-        keep: impl Fn(usize, usize, u32) -> bool,
+        keep: impl Fn(&Quick, usize, u32) -> bool,
     ) -> Self {
         let bytes = (32 - used.leading_zeros() as usize).div_ceil(8);
         let mut sets = vec![[0u64; 256]; blocks * bytes];
-        for r in 0..rules {
+        for (r, q) in quick.iter().enumerate() {
             for i in 0..bytes {
                 let Some(table) = sets.get_mut((r / BLOCK) * bytes + i) else {
                     continue;
                 };
                 for (v, set) in (0u32..).zip(table.iter_mut()) {
-                    if keep(r, i, v) {
+                    if keep(q, i, v) {
                         *set |= 1 << (r % BLOCK);
                     }
                 }
@@ -109,10 +110,10 @@ impl OneOfBit {
             let Some(table) = sets.get_mut(r / BLOCK) else {
                 continue;
             };
+            let (wanted, excluded) = (want(q), not(q));
             for (i, set) in (0u32..).zip(table.iter_mut()) {
                 let bit = 1u32.checked_shl(i).unwrap_or(0);
-                let (want, not) = (want(q), not(q));
-                if (want == 0 || want & bit != 0) && not & bit == 0 {
+                if (wanted == 0 || wanted & bit != 0) && excluded & bit == 0 {
                     *set |= 1 << (r % BLOCK);
                 }
             }
@@ -141,9 +142,7 @@ impl OneOf {
     fn build(quick: &[Quick], blocks: usize, want: fn(&Quick) -> u32) -> Self {
         let used = quick.iter().fold(0, |acc, q| acc | want(q));
         let unconditional = rules_where(quick, blocks, |q| want(q) == 0);
-        let overlap = ByteTables::build(quick.len(), blocks, used, |r, i, v| {
-            quick.get(r).is_some_and(|q| byte(want(q), i) & v != 0)
-        });
+        let overlap = ByteTables::build(quick, blocks, used, |q, i, v| byte(want(q), i) & v != 0);
         OneOf {
             unconditional,
             overlap,
@@ -179,10 +178,8 @@ impl RuleSet {
         let blocks = rules.len().div_ceil(BLOCK);
         let possible = rules_where(&quick, blocks, |q| !q.never);
         let any = |f: fn(&Quick) -> u32| quick.iter().fold(0, |acc, q| acc | f(q));
-        let flags = ByteTables::build(rules.len(), blocks, any(|q| q.mask), |r, i, v| {
-            quick
-                .get(r)
-                .is_some_and(|q| (v ^ byte(q.want, i)) & byte(q.mask, i) == 0)
+        let flags = ByteTables::build(&quick, blocks, any(|q| q.mask), |q, i, v| {
+            (v ^ byte(q.want, i)) & byte(q.mask, i) == 0
         });
         RuleSet {
             blocks,

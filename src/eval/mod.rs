@@ -664,18 +664,17 @@ impl Evaluator {
         }
     }
 
+    /// Runs the policy's rules on one view of a request (the whole request, or one line).
     ///
     /// The rules that fire are appended to `fired` and their flags to `flags`: the caller owns
     /// both, so a line's run allocates nothing.
     fn run<'e>(
         &'e self,
-        r: &AuthRequest,
-        f: &Facts<'_>,
-        view: (&[String], Option<f64>),
+        view: &View<'_>,
         fired: &mut Vec<Fired<'e>>,
         flags: &mut Vec<&'e str>,
     ) -> Core<'e> {
-        let (procs, units) = view;
+        let (f, units) = (view.f, view.units);
         const NOT_REQUIRED_TEXT: &str = "no prior authorization is required for this service";
         let p = &self.policy;
         let mut core = Core {
@@ -691,7 +690,6 @@ impl Evaluator {
         let mut required = false;
         let mut decided = false;
         let mut stage = Stage::Validity;
-        let view = self.view(r, f, procs, units);
         for (i, tests) in self.rule_tests.candidates(&f.profile) {
             let Some(rule) = p.rules.get(i) else { break };
             if rule.stage > Stage::Requirement
@@ -789,7 +787,8 @@ impl Evaluator {
         let f = self.facts(r);
         let mut fired = Vec::with_capacity(8);
         let mut flags = Vec::new();
-        let core = self.run(r, &f, (&r.procedure_codes, r.units), &mut fired, &mut flags);
+        let whole = self.view(r, &f, &r.procedure_codes, r.units);
+        let core = self.run(&whole, &mut fired, &mut flags);
         let p = &self.policy;
         let mut outcome = core.outcome;
         let mut hcr01 = outcome.hcr01();
@@ -804,7 +803,8 @@ impl Evaluator {
                 };
                 // A line's rules join the trace once each; its flags are not the request's.
                 let start = fired.len();
-                let c = self.run(r, &f, (procs, l.units), &mut fired, &mut Vec::new());
+                let line = self.view(r, &f, procs, l.units);
+                let c = self.run(&line, &mut fired, &mut Vec::new());
                 keep_first_of_each_id(&mut fired, start);
                 lines.push(LineDecision {
                     line: l.line,
@@ -876,12 +876,11 @@ impl Evaluator {
         }
         let mut due_by = None;
         let mut clock_id = None;
-        let view = self.view(r, &f, &r.procedure_codes, r.units);
         for (i, tests) in self.clock_tests.candidates(&f.profile) {
             let (Some(k), Some(due)) = (p.clocks.get(i), self.clock_due.get(i)) else {
                 break;
             };
-            if view.passes(tests) {
+            if whole.passes(tests) {
                 due_by = f.deadline(&p.calendar, *due);
                 clock_id = Some(&*k.id);
                 fired.push(Fired {

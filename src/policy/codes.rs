@@ -10,8 +10,8 @@ const MAX_CODE: usize = 15;
 
 /// A code as one integer: its first 15 bytes big-endian, then its length (capped at 255) in
 /// the low byte. Among codes of one length, integer order is text order, so ranges and
-/// prefixes are integer comparisons and exact codes hash as integers: a rule's code test costs
-/// no string comparison.
+/// prefixes and exact codes are integer comparisons: a rule's code test costs no string
+/// comparison.
 fn key(code: &[u8]) -> u128 {
     // Shifted in byte by byte: codes are 5 to 7 bytes, and this compiles to a few register
     // operations per byte (filling a byte array and swapping it cost four times as much).
