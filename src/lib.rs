@@ -10,6 +10,7 @@ pub mod calendar;
 pub mod check;
 pub mod csvutil;
 pub mod diag;
+pub mod distinct;
 pub mod eval;
 pub mod fax;
 pub mod gen;

@@ -8,6 +8,7 @@
 //! on request) and never stops the others.
 
 use crate::diag::Diagnostic;
+use crate::distinct::{DistinctCheck, DEFAULT_BUFFER_KEYS};
 use crate::eval::{Decision, Evaluator};
 use crate::fax::{FaxReader, FaxRow};
 use crate::intake::{decode_278, sniff, Decoded, InputKind};
@@ -136,7 +137,6 @@ enum TxnResult {
     Decided {
         ack: TxnAck,
         outcome: Outcome,
-        request_id: String,
         certificate: Option<crate::eval::CertificationNumber>,
         response: Vec<u8>,
         rows: Rendered,
@@ -322,7 +322,6 @@ fn process_unit(
             TxnResult::Decided {
                 ack,
                 outcome: decision.outcome,
-                request_id: std::mem::take(&mut request.request_id),
                 certificate: decision.certification_number,
                 response,
                 rows,
@@ -337,27 +336,85 @@ fn process_unit(
     }
 }
 
-/// The certification numbers of a run, kept small: a number is the policy's prefix and 16 hex
-/// digits of a 64-bit hash, and one policy serves the whole run, so the 64-bit value alone
-/// identifies it (8 bytes a request instead of a `String`). Anything else is kept whole.
-#[derive(Default)]
+/// The certification numbers of a run, checked for repeats in bounded memory.
+///
+/// A number is the policy's prefix and 16 hex digits of a 64-bit hash, and one policy serves
+/// the whole run, so the 64-bit value alone identifies it: those values go to a
+/// [`DistinctCheck`], which spills sorted runs to a scratch file in the output folder instead
+/// of growing. Anything else (never made by this release) is kept whole.
 struct Certificates {
-    hashes: rustc_hash::FxHashSet<u64>,
+    check: DistinctCheck,
+    /// The prefix of the first number seen; numbers with another prefix are kept whole.
+    prefix: Option<String>,
     others: HashSet<String>,
+    repeated_others: Vec<String>,
 }
 
 impl Certificates {
-    /// Records `n`; false when it was already given.
-    fn insert(&mut self, n: &str) -> bool {
-        let tail = n
-            .len()
-            .checked_sub(16)
-            .and_then(|i| n.get(i..))
-            .and_then(|hex| u64::from_str_radix(hex, 16).ok());
-        match tail {
-            Some(h) => self.hashes.insert(h),
-            None => self.others.insert(n.to_string()),
+    /// A check whose scratch file (if the run outgrows `buffer_keys`) lies in `dir`.
+    fn new(dir: &Path, buffer_keys: usize) -> Self {
+        Certificates {
+            check: DistinctCheck::new(
+                dir.join(format!(".certificates{PARTIAL_SUFFIX}")),
+                buffer_keys,
+            ),
+            prefix: None,
+            others: HashSet::new(),
+            repeated_others: Vec::new(),
         }
+    }
+
+    /// Records `n`; repeats are found by [`Self::finish`].
+    fn insert(&mut self, n: &str) -> io::Result<()> {
+        let split = n.len().checked_sub(16).filter(|&i| n.is_char_boundary(i));
+        let parsed = split.and_then(|i| {
+            let (prefix, hex) = (n.get(..i)?, n.get(i..)?);
+            let upper = hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'A'..=b'F'));
+            let h = u64::from_str_radix(hex, 16).ok().filter(|_| upper)?;
+            Some((prefix, h))
+        });
+        if let Some((prefix, h)) = parsed {
+            let first = self.prefix.get_or_insert_with(|| prefix.to_string());
+            if first == prefix {
+                return self.check.insert(h).map_err(|e| self.scratch_error(e));
+            }
+        }
+        if !self.others.insert(n.to_string()) {
+            self.repeated_others.push(n.to_string());
+        }
+        Ok(())
+    }
+
+    /// A failure of the scratch file is the output folder's: the run stops (see
+    /// [`crate::write::OutputError`]).
+    fn scratch_error(&self, error: io::Error) -> io::Error {
+        io::Error::new(
+            error.kind(),
+            crate::write::OutputError {
+                path: self.check.scratch_path().to_path_buf(),
+                error,
+            },
+        )
+    }
+
+    /// The numbers given more than once (at most about twenty named) and how many there were.
+    fn finish(self) -> io::Result<(Vec<String>, u64)> {
+        let path = self.check.scratch_path().to_path_buf();
+        let repeats = self.check.finish().map_err(|error| {
+            io::Error::new(error.kind(), crate::write::OutputError { path, error })
+        })?;
+        let prefix = self.prefix.unwrap_or_default();
+        let mut named: Vec<String> = repeats
+            .keys
+            .iter()
+            .map(|k| format!("{prefix}{k:016X}"))
+            .collect();
+        let mut others = self.repeated_others;
+        others.sort();
+        others.dedup();
+        let total = repeats.total + others.len() as u64;
+        named.extend(others.into_iter().take(20));
+        Ok((named, total))
     }
 }
 
@@ -393,15 +450,12 @@ impl Ctx<'_> {
 }
 
 impl Ctx<'_> {
-    /// Records a certification number; a repeat is reported (it would mean two requests
-    /// share an id, which unique stems prevent).
-    fn certificate(&mut self, number: Option<&str>, request_id: &str) {
-        if let Some(n) = number {
-            if !self.certificates.insert(n) {
-                eprintln!(
-                    "umbatch: error: certification number {n} was given twice in this run (request {request_id})"
-                );
-            }
+    /// Records a certification number; repeats are reported when the run ends (one would
+    /// mean two request ids hash alike, as unique stems keep the ids themselves distinct).
+    fn certificate(&mut self, number: Option<&str>) -> io::Result<()> {
+        match number {
+            Some(n) => self.certificates.insert(n),
+            None => Ok(()),
         }
     }
 }
@@ -610,14 +664,13 @@ impl ChunkOutputs<'_> {
                         TxnResult::Decided {
                             ack,
                             outcome,
-                            request_id,
                             certificate,
                             response,
                             rows,
                         } => {
                             acks.transaction(&ack);
                             resp.transaction(&response)?;
-                            c.certificate(certificate.as_deref(), &request_id);
+                            c.certificate(certificate.as_deref())?;
                             c.reports.write_rows(outcome, &rows)?;
                             rep.decided += 1;
                             count_outcome(&mut rep.outcomes, outcome.as_str());
@@ -895,7 +948,7 @@ fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                 match r {
                     Ok(done) => {
                         let (req, d, rows) = done;
-                        c.certificate(d.certification_number.as_deref(), &req.request_id);
+                        c.certificate(d.certification_number.as_deref())?;
                         c.reports.write_rendered(&req, &d, &rows)?;
                         rep.decided += 1;
                         count_outcome(&mut rep.outcomes, d.outcome.as_str());
@@ -1015,7 +1068,7 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
     let mut committed: Vec<Committed> = Vec::new();
     let mut numbers = ControlNumbers::new(cfg.evaluator.as_of());
     let mut stems = HashSet::new();
-    let mut certificates = Certificates::default();
+    let mut certificates = Certificates::new(out, DEFAULT_BUFFER_KEYS);
     let mut inputs = Vec::new();
     let total_bytes: u64 = cfg
         .inputs
@@ -1160,6 +1213,18 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    let (repeated, repeats) = certificates.finish()?;
+    for n in &repeated {
+        eprintln!(
+            "umbatch: error: certification number {n} was given to more than one request in this run (see decisions.csv)"
+        );
+    }
+    if repeats > repeated.len() as u64 {
+        eprintln!(
+            "umbatch: error: {} more certification numbers were given more than once",
+            repeats - repeated.len() as u64
+        );
+    }
     let (report_files, summary) = reports.commit()?;
     let summary_path = out.join("summary.json");
     let mut sf = AtomicFile::create(&summary_path)?;
@@ -1247,12 +1312,27 @@ mod tests {
 
     #[test]
     fn certificates_notice_a_repeat_by_hash_or_whole_number() {
-        let mut c = Certificates::default();
-        assert!(c.insert("UMB00000000DEADBEEF"));
-        assert!(c.insert("UMB00000000DEADBEF0"));
-        assert!(!c.insert("UMB00000000DEADBEEF"));
-        // Not a prefix + 16 hex digits: kept whole.
-        assert!(c.insert("short-1"));
-        assert!(!c.insert("short-1"));
+        let dir = tempfile::tempdir().unwrap();
+        // A buffer of two keys, so the repeat is found across spilled runs.
+        let mut c = Certificates::new(dir.path(), 2);
+        for n in [
+            "UMB00000000DEADBEEF",
+            "UMB00000000DEADBEF0",
+            "UMB0000000000000001",
+            "UMB00000000DEADBEEF",
+            // Not a prefix + 16 upper-case hex digits: kept whole.
+            "short-1",
+            "short-1",
+            "UMB00000000deadbeef",
+            // Another prefix: kept whole, not confused with the first prefix's number.
+            "XYZ00000000DEADBEF0",
+        ] {
+            c.insert(n).unwrap();
+        }
+        assert!(dir.path().join(".certificates.partial").exists());
+        let (named, total) = c.finish().unwrap();
+        assert_eq!(named, ["UMB00000000DEADBEEF", "short-1"]);
+        assert_eq!(total, 2);
+        assert!(!dir.path().join(".certificates.partial").exists());
     }
 }
