@@ -182,7 +182,8 @@ impl<'c> Iterator for UnitSegments<'c> {
         if let Some(t) = self.text {
             let rel = (a.saturating_sub(self.from), b.saturating_sub(self.from));
             if let Some(s) = t.get(rel.0..rel.1) {
-                return Some(Segment::from_text(offset, Cow::Borrowed(s), self.delims));
+                let window = self.bytes.get(a..).unwrap_or_default();
+                return Some(Segment::from_text_in(offset, s, window, self.delims));
             }
         }
         Some(Segment::new(offset, Cow::Borrowed(raw), self.delims))
@@ -846,7 +847,13 @@ impl<R: Read> X12Reader<R> {
                     },
                     wrapped: matches!(body, Cow::Owned(_)),
                 };
-                let id = match memchr::memchr(delims.element, &body) {
+                // Ids are two or three bytes: look there before searching.
+                let e = delims.element;
+                let id_len = match body.iter().take(4).position(|&b| b == e) {
+                    Some(n) => Some(n),
+                    None => memchr::memchr(e, &body),
+                };
+                let id = match id_len {
                     Some(n) => body.get(..n).unwrap_or(&[]),
                     None => &body[..],
                 };

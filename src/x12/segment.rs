@@ -57,41 +57,43 @@ impl<'a> Segment<'a> {
         Self::index(offset, Body::Text(text), delims)
     }
 
+    /// Wraps text that is already known to be valid UTF-8 and is followed in memory by
+    /// `window`'s further bytes (`window` starts with the text): the element separators are
+    /// found a block at a time without a partial last block.
+    #[inline]
+    pub fn from_text_in(offset: u64, text: &'a str, window: &[u8], delims: Delimiters) -> Self {
+        // The window must be the text's own memory (compared by address, not by content).
+        let lends = std::ptr::eq(window.as_ptr(), text.as_ptr()) && window.len() >= text.len();
+        let (seps, count, overflow) = if lends {
+            separators(window, text.len(), delims.element)
+        } else {
+            separators(text.as_bytes(), text.len(), delims.element)
+        };
+        Segment {
+            offset,
+            body: Body::Text(Cow::Borrowed(text)),
+            delims,
+            seps,
+            count,
+            overflow,
+        }
+    }
+
+    #[inline]
     fn index(offset: u64, body: Body<'a>, delims: Delimiters) -> Self {
-        let mut seg = Segment {
+        let bytes = match &body {
+            Body::Text(s) => s.as_bytes(),
+            Body::Bytes(b) => b,
+        };
+        let (seps, count, overflow) = separators(bytes, bytes.len(), delims.element);
+        Segment {
             offset,
             body,
             delims,
-            seps: [0; INDEXED],
-            count: 0,
-            overflow: false,
-        };
-        let bytes = seg.raw();
-        if bytes.len() > usize::from(u16::MAX) {
-            seg.overflow = true;
-            return seg;
+            seps,
+            count,
+            overflow,
         }
-        let mut seps = [0u16; INDEXED];
-        let mut count = 0usize;
-        let mut overflow = false;
-        for (at, &b) in bytes.iter().enumerate() {
-            if b == delims.element {
-                match seps.get_mut(count) {
-                    Some(slot) => {
-                        *slot = at as u16;
-                        count += 1;
-                    }
-                    None => {
-                        overflow = true;
-                        break;
-                    }
-                }
-            }
-        }
-        seg.seps = seps;
-        seg.count = count as u8;
-        seg.overflow = overflow;
-        seg
     }
 
     /// The raw bytes of the segment, without terminator.
@@ -321,6 +323,31 @@ pub enum Scanned<'a> {
     },
 }
 
+/// Positions of the first [`INDEXED`] element separators among the first `len` bytes of
+/// `window`, how many were kept, and whether there are more (or the segment is too long for
+/// `u16` positions) so that later elements must be found by scanning.
+#[inline]
+fn separators(window: &[u8], len: usize, element: u8) -> ([u16; INDEXED], u8, bool) {
+    let mut seps = [0u16; INDEXED];
+    if len > usize::from(u16::MAX) {
+        return (seps, 0, true);
+    }
+    let mut count = 0usize;
+    let mut overflow = false;
+    super::bytescan::each_position(window, len, element, |at| match seps.get_mut(count) {
+        Some(slot) => {
+            *slot = at as u16;
+            count += 1;
+            true
+        }
+        None => {
+            overflow = true;
+            false
+        }
+    });
+    (seps, count as u8, overflow)
+}
+
 /// Bytes skipped between segments: space, tab, CR, LF, vertical tab and form feed.
 pub fn is_blank(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c)
@@ -369,7 +396,7 @@ pub fn scan_body(input: &[u8], pos: usize, d: Delimiters) -> Scan<'_> {
     if !newline_term {
         // The usual case in one pass: the terminator comes before any line break, so the body
         // is the bytes up to it, borrowed. (A line break first means a hard-wrapped segment.)
-        if let Some(n) = memchr::memchr3(d.segment, b'\r', b'\n', from) {
+        if let Some(n) = super::bytescan::find_end_or_break(from, d.segment) {
             if from.get(n) == Some(&d.segment) {
                 return Scan::Body {
                     start,
