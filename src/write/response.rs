@@ -48,6 +48,11 @@ fn hhmm(t: NaiveDateTime) -> Short {
 
 /// At most `n` characters of `text`, cut on a character boundary.
 fn first_chars(text: &str, n: usize) -> &str {
+    // A character is at least one byte: a text of at most `n` bytes is whole (the usual case,
+    // found without walking the characters).
+    if text.len() <= n {
+        return text;
+    }
     match text.char_indices().nth(n) {
         Some((i, _)) => text.get(..i).unwrap_or(text),
         None => text,
@@ -75,7 +80,8 @@ impl Out<'_> {
         self.w.raw_segment(seg.raw(), self.term)
     }
     fn seg(&mut self, id: &str, els: &[&str]) -> io::Result<()> {
-        self.w.segment(id, els)
+        self.w.segment_in_place(id, els);
+        Ok(())
     }
 }
 
@@ -216,7 +222,7 @@ pub fn render_response(
         if d.rejection.is_none() {
             if let Some(h) = d.hcr01 {
                 let r = o.w.repeated(reasons);
-                o.w.segment_composite("HCR", &[h, cert, &r])?;
+                o.w.segment_composite_in_place("HCR", &[h, cert, &r]);
             }
             if d.outcome == Outcome::Pended && !cert.is_empty() {
                 o.seg("REF", &["NT", cert])?;
@@ -307,7 +313,7 @@ pub fn render_response(
                 };
                 if let Some(h) = h {
                     let r = o.w.repeated(lr);
-                    o.w.segment_composite("HCR", &[h, cert, &r])?;
+                    o.w.segment_composite_in_place("HCR", &[h, cert, &r]);
                 }
             }
             let run = loop_after(segs, line.position, &stop);
@@ -503,5 +509,20 @@ impl ResponseFile {
             Some(f) => Ok(Some(f.commit()?)),
             None => Ok(None),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_chars;
+
+    #[test]
+    fn first_chars_cuts_on_characters_not_bytes() {
+        assert_eq!(first_chars("short", 264), "short");
+        assert_eq!(first_chars("abcdef", 3), "abc");
+        // Five characters, ten bytes: whole at n = 5, cut after the third character at n = 3.
+        assert_eq!(first_chars("ééééé", 5), "ééééé");
+        assert_eq!(first_chars("ééééé", 3), "ééé");
+        assert_eq!(first_chars("", 0), "");
     }
 }

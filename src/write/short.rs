@@ -32,6 +32,18 @@ impl Short {
     /// that does not fit in what is left of the buffer is dropped whole.
     pub(crate) fn padded(&mut self, v: u64, width: u32) -> &mut Self {
         let end = self.len + width as usize;
+        if width == 2 {
+            // Months, days, hours, minutes: two bytes from the table.
+            let at = 2 * (v % 100) as usize;
+            if let (Some(pair), Some(slots)) = (
+                TWO_DIGIT_BYTES.get(at..at + 2),
+                self.buf.get_mut(self.len..end),
+            ) {
+                slots.copy_from_slice(pair);
+                self.len = end;
+            }
+            return self;
+        }
         if let Some(slots) = self.buf.get_mut(self.len..end) {
             let mut rest = v;
             for slot in slots.iter_mut().rev() {
@@ -167,6 +179,25 @@ mod tests {
         assert_eq!(Short::new().number(1_000_000_007).as_str(), "1000000007");
         assert_eq!(Short::new().signed(-42).as_str(), "-42");
         assert_eq!(Short::new().number(u64::MAX).as_str(), u64::MAX.to_string());
+    }
+
+    #[test]
+    fn padded_matches_format_at_every_width() {
+        for v in [0u64, 5, 9, 10, 42, 99, 100, 123, 2026, 99_999] {
+            for width in 1..=6u32 {
+                let expected = format!("{v:0w$}", w = width as usize);
+                let cut = expected.len() - width as usize;
+                assert_eq!(
+                    Short::new().padded(v, width).as_str(),
+                    &expected[cut..],
+                    "{v} in {width} digits"
+                );
+            }
+        }
+        // A value that does not fit in what is left of the buffer is dropped whole.
+        let mut s = Short::new();
+        s.padded(1, 20).padded(2, 10).padded(3, 2).padded(4, 2);
+        assert_eq!(s.as_str(), "00000000000000000001000000000203");
     }
 
     #[test]

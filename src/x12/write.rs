@@ -45,6 +45,32 @@ pub struct SegmentWriter<W: Write> {
 
 /// A set of bytes as a 256-entry table: one load per byte where cleaning used to compare
 /// against every delimiter (indexing by a `u8` needs no bounds check).
+/// Writers into memory (a response is rendered into a `Vec` per transaction): segments are
+/// encoded straight into the vector, without the scratch buffer and the copy out of it that a
+/// general `Write` needs.
+impl SegmentWriter<&mut Vec<u8>> {
+    /// [`Self::segment`], encoded in place.
+    pub fn segment_in_place(&mut self, id: &str, elements: &[&str]) {
+        self.encode_in_place(id, elements, false);
+    }
+
+    /// [`Self::segment_composite`], encoded in place.
+    pub fn segment_composite_in_place(&mut self, id: &str, elements: &[&str]) {
+        self.encode_in_place(id, elements, true);
+    }
+
+    fn encode_in_place(&mut self, id: &str, elements: &[&str], composite: bool) {
+        // The vector's contents are moved out and back (three words), so the encoder can
+        // borrow the writer's settings while it writes.
+        let mut out = std::mem::take(&mut *self.out);
+        let start = out.len();
+        self.encode_segment(&mut out, id, elements, composite);
+        let len = out.len() - start;
+        *self.out = out;
+        self.count_segment(id, len);
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct ByteSet([bool; 256]);
 
@@ -186,30 +212,39 @@ impl<W: Write> SegmentWriter<W> {
     fn write_segment(&mut self, id: &str, elements: &[&str], composite: bool) -> io::Result<()> {
         let mut buf = std::mem::take(&mut self.scratch);
         buf.clear();
+        self.encode_segment(&mut buf, id, elements, composite);
+        let result = self.out.write_all(&buf);
+        self.count_segment(id, buf.len());
+        self.scratch = buf;
+        result
+    }
+
+    /// Appends the segment's bytes (terminator and line ending included) to `buf`.
+    fn encode_segment(&self, buf: &mut Vec<u8>, id: &str, elements: &[&str], composite: bool) {
         buf.extend_from_slice(id.as_bytes());
         let last = elements.iter().rposition(|e| !e.is_empty());
         if let Some(last) = last {
             for e in elements.iter().take(last + 1) {
                 buf.push(self.delims.element);
                 if composite {
-                    self.unsafe_in_composite
-                        .copy_cleaned(e.as_bytes(), &mut buf);
+                    self.unsafe_in_composite.copy_cleaned(e.as_bytes(), buf);
                 } else {
-                    self.clean_into(e, &mut buf);
+                    self.clean_into(e, buf);
                 }
             }
         }
         buf.push(self.delims.segment);
         buf.extend_from_slice(self.ending.bytes());
-        self.out.write_all(&buf)?;
-        self.written += buf.len() as u64;
-        self.scratch = buf;
+    }
+
+    /// Counts a written segment of `len` bytes (an ST restarts the count for SE01).
+    fn count_segment(&mut self, id: &str, len: usize) {
+        self.written += len as u64;
         if id == "ST" {
             self.since_st = 1;
         } else {
             self.since_st += 1;
         }
-        Ok(())
     }
 
     /// Writes a segment read from input as is (it was read with the same delimiters), counting it.
