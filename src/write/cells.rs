@@ -7,22 +7,14 @@
 //! doubled; a row of one empty cell is `""`; rows end with `\n`. A property test pins the bytes
 //! to the csv crate's for arbitrary cells, so the two can never drift apart.
 
+use crate::x12::bytescan::ByteClass;
+
 /// Bytes that make the csv crate quote a cell (its `QuoteStyle::Necessary` with the default
-/// comma delimiter, `"` quote and `\n` terminator), as a table: one load per byte.
-// Constant indices below 256, checked at compile time.
-#[allow(clippy::indexing_slicing)]
-const QUOTED: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b',' as usize] = true;
-    t[b'"' as usize] = true;
-    t[b'\r' as usize] = true;
-    t[b'\n' as usize] = true;
-    t
-};
+/// comma delimiter, `"` quote and `\n` terminator), looked for 16 bytes at a time.
+const QUOTED: ByteClass = ByteClass::of4(*b",\"\r\n", false);
 
 fn needs_quotes(cell: &[u8]) -> bool {
-    cell.iter()
-        .any(|&b| QUOTED.get(usize::from(b)).copied().unwrap_or(true))
+    QUOTED.any_in(cell)
 }
 
 /// A growing buffer of CSV rows.

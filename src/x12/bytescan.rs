@@ -95,6 +95,90 @@ pub fn each_position(hay: &[u8], len: usize, byte: u8, mut found: impl FnMut(usi
     }
 }
 
+/// A small set of bytes to look for in one pass: up to four given bytes and, optionally, every
+/// control byte (below 0x20, and 0x7F). Writers ask it whether a value holds anything they
+/// must quote or clean; nearly every value holds nothing, and is then copied whole.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ByteClass {
+    bytes: [u8; 4],
+    controls: bool,
+}
+
+impl ByteClass {
+    /// The class of exactly these four bytes (repeat one to want fewer), usable in constants.
+    pub(crate) const fn of4(bytes: [u8; 4], controls: bool) -> Self {
+        ByteClass { bytes, controls }
+    }
+
+    /// True when `b` is in the class (the definition the block search must agree with).
+    #[cfg(test)]
+    pub(crate) fn contains(&self, b: u8) -> bool {
+        self.bytes.contains(&b) || (self.controls && (b < 0x20 || b == 0x7f))
+    }
+
+    #[inline(always)]
+    fn mask(&self, v: u8x16) -> u32 {
+        let [a, b, c, d] = self.bytes;
+        let mut m = v.simd_eq(u8x16::splat(a))
+            | v.simd_eq(u8x16::splat(b))
+            | v.simd_eq(u8x16::splat(c))
+            | v.simd_eq(u8x16::splat(d));
+        if self.controls {
+            m = m | v.min(u8x16::splat(0x1f)).simd_eq(v) | v.simd_eq(u8x16::splat(0x7f));
+        }
+        m.to_bitmask()
+    }
+
+    /// True when any byte of `hay` is in the class.
+    ///
+    /// Short values (most are) are packed into one block with a fixed number of loads: bytes
+    /// may be read twice and the rest of the block filled with a byte of the value, which
+    /// changes nothing for a question of "any".
+    #[inline]
+    pub(crate) fn any_in(&self, hay: &[u8]) -> bool {
+        let len = hay.len();
+        let Some(&first) = hay.first() else {
+            return false;
+        };
+        if len >= BLOCK {
+            let mut at = 0;
+            while let Some(v) = block(hay, at) {
+                if self.mask(v) != 0 {
+                    return true;
+                }
+                at += BLOCK;
+            }
+            return at < len && last_block_mask(hay, len - BLOCK, |v| self.mask(v)) != Some(0);
+        }
+        let mut packed = [first; BLOCK];
+        if len >= 8 {
+            copy_ends::<8>(hay, &mut packed);
+        } else if len >= 4 {
+            copy_ends::<4>(hay, &mut packed);
+        } else {
+            // One to three bytes: the first, the middle and the last cover them all.
+            for (slot, at) in packed.iter_mut().zip([0, len / 2, len - 1]) {
+                *slot = hay.get(at).copied().unwrap_or(first);
+            }
+        }
+        self.mask(u8x16::from(packed)) != 0
+    }
+}
+
+/// Copies the first `N` and the last `N` bytes of `hay` (`N <= hay.len() < 2N`, so together
+/// they cover it) to the front of `packed`.
+#[inline(always)]
+fn copy_ends<const N: usize>(hay: &[u8], packed: &mut [u8; BLOCK]) {
+    let tail = hay.len() - N;
+    if let (Some(head), Some(end), Some(to)) =
+        (hay.get(..N), hay.get(tail..), packed.get_mut(..2 * N))
+    {
+        let (a, b) = to.split_at_mut(N);
+        a.copy_from_slice(head);
+        b.copy_from_slice(end);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,7 +227,40 @@ mod tests {
         assert_eq!(first, Some(1));
     }
 
+    #[test]
+    fn a_class_finds_its_bytes_and_the_control_bytes() {
+        let quoted = ByteClass::of4(*b",\"\r\n", false);
+        assert!(!quoted.any_in(b""));
+        assert!(!quoted.any_in(b"plain text of more than sixteen bytes"));
+        assert!(quoted.any_in(b"a,b"));
+        assert!(quoted.any_in(b"more than sixteen bytes, then a comma"));
+        let unsafe_x12 = ByteClass::of4(*b"*:~^", true);
+        assert!(unsafe_x12.any_in(b"tab\there"));
+        assert!(unsafe_x12.any_in(b"\x7f"));
+        assert!(!unsafe_x12.any_in(b"UMB00000000DEADBEEF"));
+        assert!(unsafe_x12.any_in(b"UMB0000000*DEADBEEF"));
+        assert!(unsafe_x12.contains(0x1f) && !unsafe_x12.contains(b' '));
+    }
+
     proptest! {
+        #[test]
+        fn a_class_agrees_with_a_byte_loop(
+            hay in proptest::collection::vec(
+                prop_oneof![Just(b','), Just(b'~'), Just(0x7fu8), Just(0x1fu8), 0x20u8..0x7f, any::<u8>()],
+                0..48,
+            ),
+            bytes in any::<[u8; 4]>(),
+            controls in any::<bool>(),
+        ) {
+            let class = ByteClass::of4(bytes, controls);
+            let expected = hay.iter().any(|&b| class.contains(b));
+            prop_assert_eq!(class.any_in(&hay), expected);
+            for b in 0..=255u8 {
+                let listed = bytes.contains(&b);
+                prop_assert_eq!(class.contains(b), listed || (controls && (b < 0x20 || b == 0x7f)));
+            }
+        }
+
         #[test]
         fn agrees_with_a_byte_loop(hay in proptest::collection::vec(
             prop_oneof![Just(b'~'), Just(b'*'), Just(b'\r'), Just(b'\n'), Just(0u8), any::<u8>()],

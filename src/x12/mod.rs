@@ -1,7 +1,7 @@
 //! The X12 reader: ISA delimiters, zero-copy segments, the streaming envelope reader and the
 //! parsers for X12 simple data types. Nothing here knows about the 278; see `model` for that.
 
-mod bytescan;
+pub(crate) mod bytescan;
 pub mod isa;
 pub mod reader;
 pub mod segment;
