@@ -376,7 +376,10 @@ impl Certificates {
         if let Some((prefix, h)) = parsed {
             let first = self.prefix.get_or_insert_with(|| prefix.to_string());
             if first == prefix {
-                return self.check.insert(h).map_err(|e| self.scratch_error(e));
+                return match self.check.insert(h) {
+                    Ok(()) => Ok(()),
+                    Err(e) => Err(scratch_error(self.check.scratch_path(), e)),
+                };
             }
         }
         if !self.others.insert(n.to_string()) {
@@ -385,24 +388,10 @@ impl Certificates {
         Ok(())
     }
 
-    /// A failure of the scratch file is the output folder's: the run stops (see
-    /// [`crate::write::OutputError`]).
-    fn scratch_error(&self, error: io::Error) -> io::Error {
-        io::Error::new(
-            error.kind(),
-            crate::write::OutputError {
-                path: self.check.scratch_path().to_path_buf(),
-                error,
-            },
-        )
-    }
-
     /// The numbers given more than once (at most about twenty named) and how many there were.
     fn finish(self) -> io::Result<(Vec<String>, u64)> {
         let path = self.check.scratch_path().to_path_buf();
-        let repeats = self.check.finish().map_err(|error| {
-            io::Error::new(error.kind(), crate::write::OutputError { path, error })
-        })?;
+        let repeats = self.check.finish().map_err(|e| scratch_error(&path, e))?;
         let prefix = self.prefix.unwrap_or_default();
         let mut named: Vec<String> = repeats
             .keys
@@ -416,6 +405,18 @@ impl Certificates {
         named.extend(others.into_iter().take(20));
         Ok((named, total))
     }
+}
+
+/// A failure of the certification scratch file is the output folder's: the run stops (see
+/// [`crate::write::OutputError`]).
+fn scratch_error(path: &Path, error: io::Error) -> io::Error {
+    io::Error::new(
+        error.kind(),
+        crate::write::OutputError {
+            path: path.to_path_buf(),
+            error,
+        },
+    )
 }
 
 struct Ctx<'a> {

@@ -532,6 +532,22 @@ mod tests {
     }
 
     #[test]
+    fn a_lent_window_indexes_like_the_text_alone() {
+        // The element separators after the segment's end (in the next segment) are not its own.
+        let buf = "HL*1**20*1~NM1*X3*2*UMBATCH MEDICAL GROUP*****PI*UMB01~";
+        let text = buf.get(..10).unwrap();
+        let d = Delimiters::default();
+        let lent = Segment::from_text_in(0, text, buf.as_bytes(), d);
+        let alone = Segment::from_text(0, Cow::Borrowed(text), d);
+        assert_eq!(lent, alone);
+        assert_eq!(lent.element_count(), 4);
+        assert_eq!((lent.get(3), lent.get(4), lent.get(5)), ("20", "1", ""));
+        // A window that is not the text's own memory is not trusted.
+        let other = Segment::from_text_in(0, text, b"HL**********************", d);
+        assert_eq!(other, alone);
+    }
+
+    #[test]
     fn skips_layout_and_unwraps_hard_wrapped_lines() {
         let d = Delimiters::default();
         let input = b"  ST*278*0001~\r\n\tBHT*0007*13*RE\r\nQ1~";
