@@ -94,14 +94,13 @@ impl DistinctCheck {
     /// Sorts the buffer, keeps one of each key (noting repeats) and leaves it sorted.
     fn sort_pending(&mut self) {
         self.pending.sort_unstable();
-        let mut last: Option<u64> = None;
-        let mut noted: Option<u64> = None;
-        for &k in &self.pending {
-            if last == Some(k) && noted != Some(k) {
-                self.repeats_in_runs.push(k);
-                noted = Some(k);
+        // A key met three times is pushed twice; `finish` keeps one of each.
+        for pair in self.pending.windows(2) {
+            if let [a, b] = pair {
+                if a == b {
+                    self.repeats_in_runs.push(*a);
+                }
             }
-            last = Some(k);
         }
         self.pending.dedup();
     }
@@ -208,6 +207,8 @@ struct RunReader {
     offset: u64,
     left: u64,
     block: Vec<u64>,
+    /// The bytes of the last block read (kept to be refilled, not reallocated).
+    bytes: Vec<u8>,
     at: usize,
 }
 
@@ -217,6 +218,7 @@ impl RunReader {
             offset: run.offset,
             left: run.keys,
             block: Vec::new(),
+            bytes: Vec::new(),
             at: 0,
         }
     }
@@ -227,11 +229,11 @@ impl RunReader {
                 return Ok(None);
             }
             let n = self.left.min(READ_KEYS as u64) as usize;
-            let mut bytes = vec![0u8; n * 8];
+            self.bytes.resize(n * 8, 0);
             file.seek(SeekFrom::Start(self.offset))?;
-            file.read_exact(&mut bytes)?;
+            file.read_exact(&mut self.bytes)?;
             self.block.clear();
-            self.block.extend(bytes.chunks_exact(8).map(|c| {
+            self.block.extend(self.bytes.chunks_exact(8).map(|c| {
                 let mut b = [0u8; 8];
                 b.copy_from_slice(c);
                 u64::from_le_bytes(b)
@@ -252,9 +254,18 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::HashMap;
 
-    fn check_in(dir: &tempfile::TempDir, buffer: usize) -> (DistinctCheck, PathBuf) {
+    /// A check with a buffer of `buffer` keys that has been given `keys`.
+    fn filled(
+        dir: &tempfile::TempDir,
+        buffer: usize,
+        keys: impl IntoIterator<Item = u64>,
+    ) -> (DistinctCheck, PathBuf) {
         let path = dir.path().join(".keys.partial");
-        (DistinctCheck::new(path.clone(), buffer), path)
+        let mut c = DistinctCheck::new(path.clone(), buffer);
+        for k in keys {
+            c.insert(k).unwrap();
+        }
+        (c, path)
     }
 
     fn expected(keys: &[u64]) -> Repeats {
@@ -276,11 +287,8 @@ mod tests {
     #[test]
     fn finds_repeats_inside_a_run_across_runs_and_in_the_buffer() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut c, path) = check_in(&dir, 4);
         // Run 1: 5 twice. Run 2: 9, repeated later from the buffer. Run 3 holds 1 again.
-        for k in [5, 1, 5, 3, 9, 2, 8, 7, 1, 10, 11, 12, 9] {
-            c.insert(k).unwrap();
-        }
+        let (c, path) = filled(&dir, 4, [5, 1, 5, 3, 9, 2, 8, 7, 1, 10, 11, 12, 9]);
         assert!(path.exists(), "a full buffer is spilled");
         let r = c.finish().unwrap();
         assert_eq!(
@@ -296,10 +304,7 @@ mod tests {
     #[test]
     fn no_file_while_the_keys_fit_in_memory() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut c, path) = check_in(&dir, 100);
-        for k in 0..99 {
-            c.insert(k).unwrap();
-        }
+        let (c, path) = filled(&dir, 100, 0..99);
         assert!(!path.exists());
         assert_eq!(c.finish().unwrap(), Repeats::default());
     }
@@ -307,10 +312,7 @@ mod tests {
     #[test]
     fn a_dropped_check_removes_its_scratch_file() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut c, path) = check_in(&dir, 2);
-        for k in 0..10 {
-            c.insert(k).unwrap();
-        }
+        let (c, path) = filled(&dir, 2, 0..10);
         assert!(path.exists());
         drop(c);
         assert!(!path.exists());
@@ -321,10 +323,7 @@ mod tests {
     fn the_scratch_file_is_owner_only() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let (mut c, path) = check_in(&dir, 2);
-        for k in 0..3 {
-            c.insert(k).unwrap();
-        }
+        let (_c, path) = filled(&dir, 2, 0..3);
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
@@ -332,11 +331,7 @@ mod tests {
     #[test]
     fn names_twenty_repeats_and_counts_the_rest() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut c, _) = check_in(&dir, 7);
-        let keys: Vec<u64> = (0..30u64).chain(0..30).collect();
-        for &k in &keys {
-            c.insert(k).unwrap();
-        }
+        let (c, _) = filled(&dir, 7, (0..30u64).chain(0..30));
         let r = c.finish().unwrap();
         assert_eq!(r.total, 30);
         assert_eq!(r.keys, (0..20).collect::<Vec<u64>>());
@@ -349,10 +344,7 @@ mod tests {
             buffer in 1usize..40,
         ) {
             let dir = tempfile::tempdir().unwrap();
-            let (mut c, path) = check_in(&dir, buffer);
-            for &k in &keys {
-                c.insert(k).unwrap();
-            }
+            let (c, path) = filled(&dir, buffer, keys.iter().copied());
             prop_assert_eq!(c.finish().unwrap(), expected(&keys));
             prop_assert!(!path.exists());
         }
