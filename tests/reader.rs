@@ -197,3 +197,55 @@ fn recycled_chunks_give_the_same_transactions_and_segments() {
     assert_eq!(plain.len(), 300);
     assert_eq!(plain, recycled);
 }
+
+/// A source that hands out at most `step` bytes a read, is interrupted before every third read,
+/// and fails for good after `fail_at` bytes when that is set.
+struct Trickle<'a> {
+    bytes: &'a [u8],
+    step: usize,
+    calls: usize,
+    fail_at: Option<usize>,
+    given: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.calls += 1;
+        if self.calls.is_multiple_of(3) {
+            return Err(std::io::ErrorKind::Interrupted.into());
+        }
+        if self.fail_at.is_some_and(|at| self.given >= at) {
+            return Err(std::io::Error::other("disk went away"));
+        }
+        let n = self.step.min(buf.len()).min(self.bytes.len());
+        buf[..n].copy_from_slice(&self.bytes[..n]);
+        self.bytes = &self.bytes[n..];
+        self.given += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn short_and_interrupted_reads_give_the_same_results_and_a_failing_source_is_an_error() {
+    let big = generated_300();
+    let whole = check_x12(&big[..], Arc::from("g"), ReaderOptions::default()).unwrap();
+    let trickle = |fail_at| Trickle {
+        bytes: &big,
+        step: 7,
+        calls: 0,
+        fail_at,
+        given: 0,
+    };
+    let opts = ReaderOptions {
+        chunk_bytes: 4096,
+        ..ReaderOptions::default()
+    };
+    let slow = check_x12(trickle(None), Arc::from("g"), opts.clone()).unwrap();
+    assert_eq!(whole.counts.requests, 300);
+    assert_eq!(slow.counts, whole.counts);
+    assert_eq!(slow.diagnostics.into_vec(), whole.diagnostics.into_vec());
+    let Err(err) = check_x12(trickle(Some(big.len() / 2)), Arc::from("g"), opts) else {
+        panic!("a source that fails mid-file is an error, not a short file");
+    };
+    assert!(err.to_string().contains("disk went away"), "{err}");
+}

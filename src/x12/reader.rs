@@ -448,27 +448,20 @@ impl<R: Read> X12Reader<R> {
         }
     }
 
+    /// Appends the next block of input to the buffer.
+    ///
+    /// Blocks are small next to a chunk: when a chunk is cut, the bytes read but not yet parsed
+    /// move to the next buffer, and a small block keeps that copy small. `read_to_end` on a
+    /// limited reader fills the buffer's spare capacity without zeroing it first.
     fn read_more(&mut self) -> io::Result<()> {
-        let block = self.opts.chunk_bytes.clamp(64 << 10, 16 << 20);
-        let old = self.buf.len();
-        self.buf.resize(old + block, 0);
-        let mut filled = old;
-        while filled < self.buf.len() {
-            let target = self.buf.get_mut(filled..).unwrap_or(&mut []);
-            match self.src.read(target) {
-                Ok(0) => {
-                    self.eof = true;
-                    break;
-                }
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.buf.truncate(filled);
-                    return Err(e);
-                }
-            }
+        let block = (self.opts.chunk_bytes / 16).clamp(64 << 10, 1 << 20);
+        let got = (&mut self.src)
+            .take(block as u64)
+            .read_to_end(&mut self.buf)?;
+        if got < block {
+            // `read_to_end` stops early only at the end of the input.
+            self.eof = true;
         }
-        self.buf.truncate(filled);
         Ok(())
     }
 
