@@ -249,3 +249,48 @@ fn short_and_interrupted_reads_give_the_same_results_and_a_failing_source_is_an_
     };
     assert!(err.to_string().contains("disk went away"), "{err}");
 }
+
+#[test]
+fn separators_recorded_while_reading_index_segments_like_a_fresh_scan() {
+    // Generated requests, one PER with more elements than a segment indexes inline, and a
+    // hard-wrapped copy: whatever the chunk size, every segment handed out must equal the
+    // same bytes indexed from scratch.
+    let big = String::from_utf8(generated_300()).unwrap();
+    let long = big.replacen("PER*IC*", &format!("PER*IC{}*", "*X".repeat(30)), 1);
+    let wrapped: String = long
+        .as_bytes()
+        .chunks(61)
+        .map(|c| String::from_utf8(c.to_vec()).unwrap() + "\r\n")
+        .collect();
+    for input in [long.as_bytes(), wrapped.as_bytes()] {
+        for chunk_bytes in [1, 777, 4096, 1 << 20] {
+            let opts = ReaderOptions {
+                chunk_bytes,
+                ..ReaderOptions::default()
+            };
+            let mut reader = umbatch::x12::X12Reader::new(input, Arc::from("g"), opts);
+            let (mut segments, mut long_ones) = (0, 0);
+            while let Some(chunk) = reader.next_chunk().unwrap() {
+                for item in &chunk.items {
+                    let umbatch::x12::Item::Transaction(u) = item else {
+                        continue;
+                    };
+                    let delims = u.interchange.header.delimiters;
+                    for s in u.segments(&chunk) {
+                        let fresh = umbatch::x12::Segment::new(
+                            s.offset,
+                            std::borrow::Cow::Owned(s.raw().to_vec()),
+                            delims,
+                        );
+                        assert_eq!(s, fresh, "chunk {chunk_bytes}, offset {}", s.offset);
+                        segments += 1;
+                        long_ones += usize::from(s.element_count() > 30);
+                    }
+                }
+                reader.recycle(chunk);
+            }
+            assert!(segments > 300 * 15, "{segments}");
+            assert_eq!(long_ones, 1);
+        }
+    }
+}
