@@ -333,11 +333,26 @@ impl AuthRequest {
 
 /// The file stem used in request ids and output names.
 pub fn file_stem(path: &str) -> String {
+    file_stem_of(path).to_string()
+}
+
+/// [`file_stem`], borrowed.
+fn file_stem_of(path: &str) -> &str {
     let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
     match name.rsplit_once('.') {
-        Some((stem, _)) if !stem.is_empty() => stem.to_string(),
-        _ => name.to_string(),
+        Some((stem, _)) if !stem.is_empty() => stem,
+        _ => name,
     }
+}
+
+/// Text made of pieces, built in one allocation (a `format!` per request went through
+/// `core::fmt` for what is concatenation).
+fn concat(pieces: &[&str]) -> String {
+    let mut s = String::with_capacity(pieces.iter().map(|p| p.len()).sum());
+    for p in pieces {
+        s.push_str(p);
+    }
+    s
 }
 
 /// Which PWK report types count as which attachment (X217 PWK01 list, reference §2.15).
@@ -370,8 +385,8 @@ pub fn from_278(
     if t.purpose != Purpose::Request {
         return None;
     }
-    let stem = file_stem(file);
-    let request_id = format!("{stem}:{interchange}:{group}:{}", t.control_number);
+    let stem = file_stem_of(file);
+    let request_id = concat(&[stem, ":", interchange, ":", group, ":", t.control_number]);
     let ev = t.events.first();
     let detail = ev.map(|e| &e.detail);
     let um = detail.and_then(|d| d.review.as_ref());
@@ -570,10 +585,16 @@ pub fn from_278(
         provenance: Provenance {
             kind: SourceKind::X12,
             file: Arc::clone(file),
-            reference: format!(
-                "ISA13 {interchange} GS06 {group} ST02 {} at byte {offset}",
-                t.control_number
-            ),
+            reference: concat(&[
+                "ISA13 ",
+                interchange,
+                " GS06 ",
+                group,
+                " ST02 ",
+                t.control_number,
+                " at byte ",
+                itoa::Buffer::new().format(offset),
+            ]),
             position: offset,
         },
         plan_id: None,

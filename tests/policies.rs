@@ -1162,3 +1162,21 @@ fn all_sample_policies_load_and_unknown_code_lists_are_refused() {
     );
     umbatch::policy::compile(&with_prefix(34), "d.toml").unwrap();
 }
+
+#[test]
+fn x12_requests_are_named_by_file_stem_and_control_numbers() {
+    // The request id joins the file stem, ISA13, GS06 and ST02; the reference names the same
+    // and the ST's byte offset, so an analyst can find the transaction in the file.
+    let requests = sample_278("facility-and-dental.x12");
+    let first = &requests[0];
+    assert_eq!(first.request_id, "facility-and-dental:000000201:201:0001");
+    let st = std::fs::read_to_string(root().join("samples/x12/facility-and-dental.x12"))
+        .unwrap()
+        .find("ST*278*0001")
+        .unwrap();
+    assert_eq!(
+        first.provenance.reference,
+        format!("ISA13 000000201 GS06 201 ST02 0001 at byte {st}")
+    );
+    assert_eq!(first.provenance.position, st as u64);
+}
