@@ -398,7 +398,8 @@ pub fn build_278<'s>(segments: &'s [Segment<'_>], ctx: &TxnContext<'_>) -> Built
     let mut b = Builder {
         ctx: &ctx2,
         diags,
-        nodes: Vec::new(),
+        // Five levels in a usual request, seven with a dependent and two services.
+        nodes: Vec::with_capacity(8),
         level: None,
         section: Section::Header { last: 0 },
         used_single: 0,
@@ -1777,7 +1778,8 @@ impl<'s, 'c> Builder<'s, 'c> {
                 self.diags.push(d);
             }
         }
-        let se_loc = Location {
+        // Built only for a missing loop (a location clones the control numbers).
+        let se_loc = || Location {
             byte_offset: Some(se_offset),
             segment_position: Some(se_pos),
             segment_id: Some("SE".into()),
@@ -1790,7 +1792,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                 "loop-missing",
                 format!("required {what} is missing"),
             )
-            .at(se_loc.clone())
+            .at(se_loc())
             .with_ack(AckCode::Ik3 { code: ik, loop_id })
         };
         let mut found = Vec::new();
@@ -1826,13 +1828,13 @@ impl<'s, 'c> Builder<'s, 'c> {
                 LOOP_2000,
             ));
         }
-        let offsets: Vec<(u32, u64)> = self.nodes.iter().map(|n| (n.position, n.offset)).collect();
         for e in &self.txn.events {
             if e.position > 0 && e.detail.review.is_none() {
-                let off = offsets
+                let off = self
+                    .nodes
                     .iter()
-                    .find(|(p, _)| *p == e.position)
-                    .map(|(_, o)| *o);
+                    .find(|n| n.position == e.position)
+                    .map(|n| n.offset);
                 found.push(
                     Diagnostic::new(
                         self.ctx.file,

@@ -1471,7 +1471,6 @@ impl<R: Read> X12Reader<R> {
     /// Counts a body segment; `id` is given only when it must be shown (errors).
     fn other_segment(&mut self, offset: u64, id: Option<String>, span: Span) {
         let cap = self.opts.max_transaction_bytes;
-        let file = Arc::clone(&self.file);
         let in_txn = match self.open.as_mut().and_then(|o| o.txn.as_mut()) {
             Some(t) => {
                 t.count += 1;
@@ -1479,7 +1478,9 @@ impl<R: Read> X12Reader<R> {
                     self.spans.push(span);
                 }
                 if self.pos.saturating_sub(t.start) > cap {
-                    t.mark_oversized(&file, cap);
+                    // The file name is shared by reference count: touched only here, not
+                    // for every segment (an atomic add and subtract each time).
+                    t.mark_oversized(&self.file, cap);
                 }
                 true
             }
