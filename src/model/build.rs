@@ -526,7 +526,7 @@ impl<'s, 'c> Builder<'s, 'c> {
 
     /// Element `n` must be present.
     fn required(&mut self, seg: &Segment<'_>, pos: u32, n: usize, eref: u16) -> bool {
-        if seg.get(n).is_empty() {
+        if !seg.has(n) {
             let id = Self::id_of(seg);
             self.el_err(
                 seg,
@@ -547,7 +547,7 @@ impl<'s, 'c> Builder<'s, 'c> {
     /// Element `n`, when present, must be one of `codes`.
     fn code_in(&mut self, seg: &Segment<'_>, pos: u32, n: usize, codes: &[&str], eref: u16) {
         let v = seg.get(n);
-        if !v.is_empty() && !codes.contains(&v) {
+        if !v.is_empty() && !is_one_of(v, codes) {
             let id = Self::id_of(seg);
             let shown = if v.len() <= 3 && v.bytes().all(|b| b.is_ascii_alphanumeric()) {
                 format!(" `{v}`")
@@ -1375,7 +1375,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                 "element-missing",
                 "the procedure code qualifier is required".into(),
             );
-        } else if !quals.contains(&q) {
+        } else if !is_one_of(q, quals) {
             self.el_err(
                 seg,
                 pos,
@@ -1541,7 +1541,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                         "ABK", "ABF", "ABJ", "APR", "BK", "BF", "BJ", "PR", "DR", "LOI", "ABN",
                         "BN",
                     ];
-                    if !known.contains(&q) {
+                    if !is_one_of(q, &known) {
                         self.el_err(
                             seg,
                             pos,
@@ -1857,6 +1857,17 @@ impl<'s, 'c> Builder<'s, 'c> {
         }
         self.diags.extend(found);
     }
+}
+
+/// True when `v` is one of `codes`. Codes are a few bytes long: compared in line, byte by
+/// byte, where `contains` calls `memcmp` for every code of the same length.
+#[inline]
+fn is_one_of(v: &str, codes: &[&str]) -> bool {
+    let v = v.as_bytes();
+    codes.iter().any(|c| {
+        let c = c.as_bytes();
+        c.len() == v.len() && c.iter().zip(v).all(|(a, b)| a == b)
+    })
 }
 
 /// Fills the HL01 values of the model from the segments (kept apart so the builder's borrows

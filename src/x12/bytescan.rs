@@ -56,7 +56,9 @@ pub fn find_end_or_break(hay: &[u8], term: u8) -> Option<usize> {
 /// order, until it returns false. Bytes of `hay` beyond `len` are read (a whole block at a
 /// time) but never reported: a caller that can lend the bytes after its data saves the work
 /// of a partial last block.
-#[inline]
+// Always inlined: its caller indexes every segment, and as a call (which codegen-unit
+// partitioning sometimes makes it) it cost about 35 instructions a segment more.
+#[inline(always)]
 pub fn each_position(hay: &[u8], len: usize, byte: u8, mut found: impl FnMut(usize) -> bool) {
     let len = len.min(hay.len());
     let wanted = u8x16::splat(byte);

@@ -205,6 +205,18 @@ impl<'a> Segment<'a> {
         self.get_general(n)
     }
 
+    /// True when element `n` holds something: `!get(n).is_empty()` without making the slice
+    /// (the builder asks this of every required element).
+    #[inline]
+    pub fn has(&self, n: usize) -> bool {
+        if let Body::Text(text) = &self.body {
+            if let Some((start, end)) = self.indexed_range(n, text.len()) {
+                return start < end;
+            }
+        }
+        !self.get(n).is_empty()
+    }
+
     /// [`Self::get`] for bytes that are not UTF-8 and elements beyond the index.
     #[inline(never)]
     fn get_general(&self, n: usize) -> &str {
@@ -580,6 +592,7 @@ mod tests {
             for n in 0..parts.len() + 3 {
                 proptest::prop_assert_eq!(seg.get(n), parts.get(n).copied().unwrap_or(""), "element {}", n);
                 proptest::prop_assert_eq!(seg.element(n), parts.get(n).copied().unwrap_or("").as_bytes());
+                proptest::prop_assert_eq!(seg.has(n), !seg.get(n).is_empty());
                 for c in 0..5 {
                     let want = parts.get(n).copied().unwrap_or("").split(':').nth(c.max(1) - 1).unwrap_or("");
                     proptest::prop_assert_eq!(seg.component(n, c), want, "element {} component {}", n, c);
@@ -587,6 +600,29 @@ mod tests {
             }
             proptest::prop_assert_eq!(seg.element_count(), parts.len() - 1);
         }
+    }
+
+    #[test]
+    fn has_agrees_with_get_on_bytes_that_are_not_text() {
+        let s = Segment::new(
+            0,
+            Cow::Borrowed(b"NM1*IL*\xff\xfe**X"),
+            Delimiters::default(),
+        );
+        assert!(!s.is_text());
+        let got: Vec<(bool, &str)> = (0..7).map(|n| (s.has(n), s.get(n))).collect();
+        assert_eq!(
+            got,
+            [
+                (true, "NM1"),
+                (true, "IL"),
+                (false, ""),
+                (false, ""),
+                (true, "X"),
+                (false, ""),
+                (false, "")
+            ]
+        );
     }
 
     #[test]
