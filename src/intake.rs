@@ -225,7 +225,7 @@ pub fn read_file(path: &Path, lenient: bool) -> io::Result<(InputKind, Vec<Intak
                         }
                         (_, Decoded::NotDecided { .. }) => {}
                         (_, Decoded::Request { request, .. }) => out.push(Intake::Request(request)),
-                    }
+                    };
                 }
             }
         }

@@ -94,8 +94,8 @@ fn stupidedi_2_admission_review_model() {
                 .as_ref()
                 .unwrap()
                 .contacts[0]
-                .numbers,
-            vec![("TE", "4029993456")]
+                .numbers[..],
+            [("TE", "4029993456")]
         );
     });
     assert_eq!(n, 1);

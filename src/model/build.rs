@@ -393,7 +393,7 @@ pub fn build_278<'s>(segments: &'s [Segment<'_>], ctx: &TxnContext<'_>) -> Built
         requester: None,
         subscriber: None,
         dependent: None,
-        events: Vec::new(),
+        events: Few::new(),
     });
     let mut b = Builder {
         ctx: &ctx2,
@@ -976,13 +976,13 @@ impl<'s, 'c> Builder<'s, 'c> {
                     hl_id: "",
                     position: pos,
                     detail: ReviewDetail::default(),
-                    diagnoses: Vec::new(),
+                    diagnoses: Few::new(),
                     conditions: Vec::new(),
                     institutional: None,
                     clinical: Vec::new(),
                     transport: Vec::new(),
                     other_umo: Vec::new(),
-                    services: Vec::new(),
+                    services: Few::new(),
                 });
                 self.cur_event = Some(self.txn.events.len() - 1);
                 many
@@ -1001,13 +1001,13 @@ impl<'s, 'c> Builder<'s, 'c> {
                         hl_id: "",
                         position: 0,
                         detail: ReviewDetail::default(),
-                        diagnoses: Vec::new(),
+                        diagnoses: Few::new(),
                         conditions: Vec::new(),
                         institutional: None,
                         clinical: Vec::new(),
                         transport: Vec::new(),
                         other_umo: Vec::new(),
-                        services: Vec::new(),
+                        services: Few::new(),
                     });
                 }
                 let ev = parent_event.unwrap_or(self.txn.events.len() - 1);
@@ -1270,7 +1270,7 @@ impl<'s, 'c> Builder<'s, 'c> {
             }
             Sid::Per => {
                 self.required(seg, pos, 1, 366);
-                let mut numbers = Vec::new();
+                let mut numbers = smallvec::SmallVec::new();
                 for i in [3usize, 5, 7] {
                     let (q, n) = (seg.get(i), seg.get(i + 1));
                     if !q.is_empty() || !n.is_empty() {
@@ -1530,7 +1530,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                 }
             }
             (_, Sid::Hi) => {
-                let mut list = Vec::new();
+                let mut list = Few::new();
                 for n in 1..=12usize {
                     if seg.get(n).is_empty() {
                         continue;

@@ -9,6 +9,11 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
+/// A list that usually holds one item (a request's one event, its one diagnosis, a level's
+/// one trace number): the first item lives in place, so the common case allocates nothing.
+/// Reading a request built about fifteen small vectors, one allocation each.
+pub type Few<T> = smallvec::SmallVec<[T; 1]>;
+
 /// What the transaction is for, from BHT02.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -144,8 +149,8 @@ pub struct Entity<'s> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub relationship: Option<&'s str>,
     /// DTP in the sub-loop (other UMO denial date).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub dates: Vec<DateInfo<'s>>,
+    #[serde(skip_serializing_if = "Few::is_empty")]
+    pub dates: Few<DateInfo<'s>>,
     /// AAA request validations in the sub-loop (responses).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rejections: Vec<Rejection<'s>>,
@@ -192,7 +197,8 @@ pub struct Contact<'s> {
     #[serde(skip_serializing_if = "str::is_empty")]
     pub name: &'s str,
     /// (qualifier, number) pairs: `TE` telephone, `FX` fax, `EM` e-mail, `EX` extension, `UR` URL.
-    pub numbers: Vec<(&'s str, &'s str)>,
+    /// PER carries at most three pairs (PER03–08): all kept in place.
+    pub numbers: smallvec::SmallVec<[(&'s str, &'s str); 3]>,
 }
 
 /// PRV provider information.
@@ -483,8 +489,8 @@ pub struct Tooth<'s> {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ReviewDetail<'s> {
     /// TRN trace numbers.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub traces: Vec<Trace<'s>>,
+    #[serde(skip_serializing_if = "Few::is_empty")]
+    pub traces: Few<Trace<'s>>,
     /// AAA request validations (responses).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rejections: Vec<Rejection<'s>>,
@@ -498,20 +504,20 @@ pub struct ReviewDetail<'s> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub references: Vec<Reference<'s>>,
     /// DTP dates.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub dates: Vec<DateInfo<'s>>,
+    #[serde(skip_serializing_if = "Few::is_empty")]
+    pub dates: Few<DateInfo<'s>>,
     /// HSD delivery quantities.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub delivery: Vec<Delivery<'s>>,
     /// PWK attachments.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub attachments: Vec<Attachment<'s>>,
+    #[serde(skip_serializing_if = "Few::is_empty")]
+    pub attachments: Few<Attachment<'s>>,
     /// MSG free text.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub messages: Vec<&'s str>,
     /// NM1 provider loops (2010EA / 2010F).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub providers: Vec<Entity<'s>>,
+    #[serde(skip_serializing_if = "Few::is_empty")]
+    pub providers: Few<Entity<'s>>,
     /// NM1*L5 additional-information contacts (responses).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub contacts: Vec<Entity<'s>>,
@@ -594,8 +600,8 @@ pub struct PatientEvent<'s> {
     #[serde(flatten)]
     pub detail: ReviewDetail<'s>,
     /// HI diagnoses.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub diagnoses: Vec<Diagnosis<'s>>,
+    #[serde(skip_serializing_if = "Few::is_empty")]
+    pub diagnoses: Few<Diagnosis<'s>>,
     /// CRC certification conditions.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition<'s>>,
@@ -612,8 +618,8 @@ pub struct PatientEvent<'s> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub other_umo: Vec<Entity<'s>>,
     /// 2000F service lines.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub services: Vec<ServiceLine<'s>>,
+    #[serde(skip_serializing_if = "Few::is_empty")]
+    pub services: Few<ServiceLine<'s>>,
 }
 
 impl<'s> PatientEvent<'s> {
@@ -669,7 +675,7 @@ pub struct Transaction278<'s> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dependent: Option<Party<'s>>,
     /// 2000E patient events (one in a request).
-    pub events: Vec<PatientEvent<'s>>,
+    pub events: Few<PatientEvent<'s>>,
 }
 
 impl<'s> Transaction278<'s> {
