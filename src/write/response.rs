@@ -72,12 +72,12 @@ fn pwk_for(item: &str) -> Option<&'static str> {
 
 struct Out<'w> {
     w: SegmentWriter<&'w mut Vec<u8>>,
-    term: u8,
 }
 
 impl Out<'_> {
     fn raw(&mut self, seg: &Segment<'_>) -> io::Result<()> {
-        self.w.raw_segment(seg.raw(), self.term)
+        self.w.raw_segment_in_place(seg.raw());
+        Ok(())
     }
     fn seg(&mut self, id: &str, els: &[&str]) -> io::Result<()> {
         self.w.segment_in_place(id, els);
@@ -116,7 +116,6 @@ pub fn render_response(
     let mut buf = Vec::with_capacity(2048);
     let mut o = Out {
         w: SegmentWriter::new(&mut buf, delims, LineEnding::Lf),
-        term: delims.segment,
     };
     let rejected_at = d.rejection.as_ref().map(|r| r.loop_id);
     let aaa = |o: &mut Out<'_>| -> io::Result<()> {

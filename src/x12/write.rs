@@ -59,6 +59,22 @@ impl SegmentWriter<&mut Vec<u8>> {
         self.encode_in_place(id, elements, true);
     }
 
+    /// [`Self::raw_segment`], appended in place: the terminator and line ending are pushed
+    /// byte by byte (through `write_all` each was a `memcpy` call of one byte).
+    pub fn raw_segment_in_place(&mut self, raw: &[u8]) {
+        let start = self.out.len();
+        self.out.extend_from_slice(raw);
+        self.out.push(self.delims.segment);
+        push_bytes(self.out, self.ending.bytes());
+        let len = self.out.len() - start;
+        if raw.starts_with(b"ST") && raw.get(2) == Some(&self.delims.element) {
+            self.since_st = 1;
+        } else {
+            self.since_st += 1;
+        }
+        self.written += len as u64;
+    }
+
     fn encode_in_place(&mut self, id: &str, elements: &[&str], composite: bool) {
         // The vector's contents are moved out and back (three words), so the encoder can
         // borrow the writer's settings while it writes.
@@ -71,6 +87,16 @@ impl SegmentWriter<&mut Vec<u8>> {
     }
 }
 
+/// Appends a few bytes (a segment id, a line ending) one at a time: `extend_from_slice` calls
+/// `memcpy`, whose size dispatch costs more than two or three pushes, and whose branches
+/// the processor mispredicts when the sizes vary.
+#[inline]
+fn push_bytes(buf: &mut Vec<u8>, bytes: &[u8]) {
+    for &b in bytes {
+        buf.push(b);
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct ByteSet([bool; 256]);
 
@@ -78,28 +104,19 @@ impl ByteSet {
     /// Bytes 0x00 to 0x1F.
     fn controls() -> ByteSet {
         let mut t = [false; 256];
-        for slot in t.iter_mut().take(0x20) {
-            *slot = true;
+        if let Some(controls) = t.get_mut(..0x20) {
+            controls.fill(true);
         }
         ByteSet(t)
     }
 
-    fn with(mut self, bytes: impl IntoIterator<Item = u8>) -> ByteSet {
+    /// Puts `bytes` in the set (`member`) or takes them out.
+    fn set(&mut self, bytes: impl IntoIterator<Item = u8>, member: bool) {
         for b in bytes {
             if let Some(slot) = self.0.get_mut(usize::from(b)) {
-                *slot = true;
+                *slot = member;
             }
         }
-        self
-    }
-
-    fn without(mut self, bytes: impl IntoIterator<Item = u8>) -> ByteSet {
-        for b in bytes {
-            if let Some(slot) = self.0.get_mut(usize::from(b)) {
-                *slot = false;
-            }
-        }
-        self
     }
 
     fn contains(&self, b: u8) -> bool {
@@ -126,20 +143,30 @@ impl<W: Write> SegmentWriter<W> {
         } else {
             ending
         };
+        // Both tables built in place (a writer is made per response).
+        let mut unsafe_bytes = ByteSet::controls();
+        unsafe_bytes.set(
+            [0x7f, delims.element, delims.component, delims.segment],
+            true,
+        );
+        unsafe_bytes.set(delims.repetition, true);
+        // Separators may be control characters; in a composite they are kept.
+        let mut unsafe_in_composite = ByteSet::controls();
+        unsafe_in_composite.set([delims.element, delims.segment], true);
+        unsafe_in_composite.set(
+            [delims.component].into_iter().chain(delims.repetition),
+            false,
+        );
         SegmentWriter {
             out,
             delims,
             ending,
             since_st: 0,
             written: 0,
-            scratch: Vec::with_capacity(256),
-            unsafe_bytes: ByteSet::controls()
-                .with([0x7f, delims.element, delims.component, delims.segment])
-                .with(delims.repetition),
-            // Separators may be control characters; in a composite they are kept.
-            unsafe_in_composite: ByteSet::controls()
-                .with([delims.element, delims.segment])
-                .without([delims.component].into_iter().chain(delims.repetition)),
+            // Grown on first use: a writer into memory (one per response) never needs it.
+            scratch: Vec::new(),
+            unsafe_bytes,
+            unsafe_in_composite,
         }
     }
 
@@ -221,7 +248,7 @@ impl<W: Write> SegmentWriter<W> {
 
     /// Appends the segment's bytes (terminator and line ending included) to `buf`.
     fn encode_segment(&self, buf: &mut Vec<u8>, id: &str, elements: &[&str], composite: bool) {
-        buf.extend_from_slice(id.as_bytes());
+        push_bytes(buf, id.as_bytes());
         let last = elements.iter().rposition(|e| !e.is_empty());
         if let Some(last) = last {
             for e in elements.iter().take(last + 1) {
@@ -234,7 +261,7 @@ impl<W: Write> SegmentWriter<W> {
             }
         }
         buf.push(self.delims.segment);
-        buf.extend_from_slice(self.ending.bytes());
+        push_bytes(buf, self.ending.bytes());
     }
 
     /// Counts a written segment of `len` bytes (an ST restarts the count for SE01).
@@ -351,6 +378,26 @@ mod tests {
             out,
             b"SV1\x1dHC\x1f73721\x1d1\x1f2\nMSG\x1dtab here\n".to_vec()
         );
+    }
+
+    #[test]
+    fn raw_segments_in_place_write_and_count_as_through_write() {
+        let d = Delimiters::default();
+        let segs: [&[u8]; 3] = [b"ST*278*0001*005010X217", b"UM*HS*I*2", b"STX*1"];
+        let mut general = SegmentWriter::new(Vec::new(), d, LineEnding::CrLf);
+        let mut bytes = Vec::new();
+        let mut in_place = SegmentWriter::new(&mut bytes, d, LineEnding::CrLf);
+        for raw in segs {
+            general.raw_segment(raw, b'~').unwrap();
+            in_place.raw_segment_in_place(raw);
+            assert_eq!(in_place.segments_since_st(), general.segments_since_st());
+            assert_eq!(in_place.bytes_written(), general.bytes_written());
+        }
+        // STX is not an ST: the count goes on.
+        assert_eq!(general.segments_since_st(), 3);
+        drop(in_place);
+        assert_eq!(bytes, general.into_inner().unwrap());
+        assert!(bytes.ends_with(b"STX*1~\r\n"));
     }
 
     #[test]
