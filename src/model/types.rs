@@ -93,7 +93,7 @@ pub struct Bht<'s> {
     pub reference: &'s str,
     /// BHT04 creation date.
     pub date: Option<NaiveDate>,
-    /// BHT05 creation time (HHMM[SS[DD]]).
+    /// BHT05 creation time (`HHMM`, optionally with seconds `SS` and hundredths `DD`).
     pub time: &'s str,
     /// BHT06 transaction type code (`RU` medical services reservation…).
     #[serde(skip_serializing_if = "str::is_empty")]
