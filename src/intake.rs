@@ -214,6 +214,8 @@ pub fn read_file(path: &Path, lenient: bool) -> io::Result<(InputKind, Vec<Intak
                     } else {
                         unit.segments(&chunk).collect()
                     };
+                    // A statement (note the `;`), so the decoded model, which borrows `segs`, is
+                    // dropped before `segs`: the model's small lists have a Drop of their own.
                     match decode_278(&name, unit, &segs) {
                         (diags, Decoded::Rejected) => {
                             let reason = diags

@@ -67,12 +67,7 @@ impl SegmentWriter<&mut Vec<u8>> {
         self.out.push(self.delims.segment);
         push_bytes(self.out, self.ending.bytes());
         let len = self.out.len() - start;
-        if raw.starts_with(b"ST") && raw.get(2) == Some(&self.delims.element) {
-            self.since_st = 1;
-        } else {
-            self.since_st += 1;
-        }
-        self.written += len as u64;
+        self.count_raw(raw, len);
     }
 
     fn encode_in_place(&mut self, id: &str, elements: &[&str], composite: bool) {
@@ -279,13 +274,18 @@ impl<W: Write> SegmentWriter<W> {
         self.out.write_all(raw)?;
         self.out.write_all(&[self.delims.segment])?;
         self.out.write_all(self.ending.bytes())?;
-        self.written += (raw.len() + 1 + self.ending.bytes().len()) as u64;
+        self.count_raw(raw, raw.len() + 1 + self.ending.bytes().len());
+        Ok(())
+    }
+
+    /// Counts a raw segment written as `len` bytes (an ST restarts the count for SE01).
+    fn count_raw(&mut self, raw: &[u8], len: usize) {
+        self.written += len as u64;
         if raw.starts_with(b"ST") && raw.get(2) == Some(&self.delims.element) {
             self.since_st = 1;
         } else {
             self.since_st += 1;
         }
-        Ok(())
     }
 
     /// Writes a fixed-width ISA (106 characters) for the given values.
