@@ -159,11 +159,15 @@ struct HashingReader<R> {
     bytes: u64,
 }
 
-impl HashingReader<BufReader<File>> {
+impl HashingReader<File> {
     /// Opens an input so its sha256 is computed as it is read (one pass over the bytes).
+    ///
+    /// Unbuffered: the X12 reader asks for 64 KiB and more at a time, and a `BufReader` in
+    /// between copied every byte once more (its own buffer, then ours). The fax reader, whose
+    /// CSV parser asks for 8 KiB at a time, puts a buffer in front (see `process_fax`).
     fn open(path: &Path) -> io::Result<Self> {
         Ok(HashingReader {
-            inner: BufReader::with_capacity(1 << 20, File::open(path)?),
+            inner: File::open(path)?,
             hash: Sha256::new(),
             bytes: 0,
         })
@@ -901,7 +905,8 @@ fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
     let stem = unique_stem(c.stems, path);
     let reader_stem = file_stem(&name);
     {
-        let mut rows = match FaxReader::new(&mut hashing, Arc::clone(&name)) {
+        let buffered = BufReader::with_capacity(1 << 20, &mut hashing);
+        let mut rows = match FaxReader::new(buffered, Arc::clone(&name)) {
             Ok(r) => r,
             Err(e) => {
                 rep.file_errors += 1;
@@ -980,7 +985,8 @@ fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
             c.progress(rows.byte_position());
         }
     }
-    // Read what the CSV reader may have left (nothing normally) so the hash covers the file.
+    // Read what the CSV reader left unread (nothing normally) so the hash covers the file;
+    // bytes it buffered but did not parse were hashed when they were read.
     io::copy(&mut hashing, &mut io::sink())?;
     rep.bytes = hashing.bytes;
     rep.sha256 = format!("{:x}", hashing.hash.finalize());
