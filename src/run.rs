@@ -312,31 +312,22 @@ fn process_unit(
         created: ev.as_of(),
         umo_trace_originator: "9UMBATCH01",
     };
-    let rendered = render_response(
+    // Rendered into memory: nothing here can fail.
+    let response = render_response(
         &t,
         &segs,
         &decision,
         unit.interchange.header.delimiters,
         &ctx,
-    )
-    .map(|response| (response, renderer.render(&request, &decision)));
-    match rendered {
-        Ok((response, rows)) => {
-            summary.add(&request, &decision);
-            TxnResult::Decided {
-                ack,
-                outcome: decision.outcome,
-                certificate: decision.certification_number,
-                response,
-                rows,
-            }
-        }
-        Err(e) => TxnResult::Rejected {
-            ack: Some(ack),
-            reason: format!("the response could not be written: {e}"),
-            code: "response".into(),
-            ack_code: String::new(),
-        },
+    );
+    let rows = renderer.render(&request, &decision);
+    summary.add(&request, &decision);
+    TxnResult::Decided {
+        ack,
+        outcome: decision.outcome,
+        certificate: decision.certification_number,
+        response,
+        rows,
     }
 }
 

@@ -75,13 +75,11 @@ struct Out<'w> {
 }
 
 impl Out<'_> {
-    fn raw(&mut self, seg: &Segment<'_>) -> io::Result<()> {
+    fn raw(&mut self, seg: &Segment<'_>) {
         self.w.raw_segment_in_place(seg.raw());
-        Ok(())
     }
-    fn seg(&mut self, id: &str, els: &[&str]) -> io::Result<()> {
+    fn seg(&mut self, id: &str, els: &[&str]) {
         self.w.segment_in_place(id, els);
-        Ok(())
     }
 }
 
@@ -112,110 +110,107 @@ pub fn render_response(
     d: &Decision,
     delims: Delimiters,
     ctx: &ResponseContext<'_>,
-) -> io::Result<Vec<u8>> {
+) -> Vec<u8> {
     let mut buf = Vec::with_capacity(2048);
     let mut o = Out {
         w: SegmentWriter::new(&mut buf, delims, LineEnding::Lf),
     };
     let rejected_at = d.rejection.as_ref().map(|r| r.loop_id);
-    let aaa = |o: &mut Out<'_>| -> io::Result<()> {
+    let aaa = |o: &mut Out<'_>| {
         if let Some(r) = &d.rejection {
-            o.seg("AAA", &["N", "", r.reason, r.follow_up])?;
+            o.seg("AAA", &["N", "", r.reason, r.follow_up]);
         }
-        Ok(())
     };
-    o.seg("ST", &["278", ctx.st02, "005010X217"])?;
+    o.seg("ST", &["278", ctx.st02, "005010X217"]);
     let date = ymd(ctx.created.date());
     let date = date.as_str();
     let time = hhmm(ctx.created);
-    o.seg("BHT", &["0007", "11", t.bht.reference, date, time.as_str()])?;
+    o.seg("BHT", &["0007", "11", t.bht.reference, date, time.as_str()]);
     let mut hl = 0u32;
-    let mut next_hl =
-        |parent: u32, code: &str, children: bool, o: &mut Out<'_>| -> io::Result<u32> {
-            hl += 1;
-            let (mut id, mut parent_id) = (Short::new(), Short::new());
-            let parent_id = match parent {
-                0 => "",
-                p => decimal(p, &mut parent_id),
-            };
-            o.seg(
-                "HL",
-                &[
-                    decimal(hl, &mut id),
-                    parent_id,
-                    code,
-                    if children { "1" } else { "0" },
-                ],
-            )?;
-            Ok(hl)
+    let mut next_hl = |parent: u32, code: &str, children: bool, o: &mut Out<'_>| -> u32 {
+        hl += 1;
+        let (mut id, mut parent_id) = (Short::new(), Short::new());
+        let parent_id = match parent {
+            0 => "",
+            p => decimal(p, &mut parent_id),
         };
+        o.seg(
+            "HL",
+            &[
+                decimal(hl, &mut id),
+                parent_id,
+                code,
+                if children { "1" } else { "0" },
+            ],
+        );
+        hl
+    };
     let stop = ["HL", "NM1", "SE"];
     // 2000A / 2010A
-    let a = next_hl(0, "20", true, &mut o)?;
+    let a = next_hl(0, "20", true, &mut o);
     if rejected_at == Some("2000A") {
-        aaa(&mut o)?;
+        aaa(&mut o);
     }
     if let Some(e) = t.umo.as_ref().and_then(|p| p.entity.as_ref()) {
         if let Some(s) = entity_raw(segs, e) {
-            o.raw(s)?;
+            o.raw(s);
         }
     }
     if rejected_at == Some("2010A") {
-        aaa(&mut o)?;
+        aaa(&mut o);
     }
     // 2000B / 2010B
-    let b = next_hl(a, "21", true, &mut o)?;
+    let b = next_hl(a, "21", true, &mut o);
     if let Some(e) = t.requester.as_ref().and_then(|p| p.entity.as_ref()) {
         if let Some(s) = entity_raw(segs, e) {
-            o.raw(s)?;
+            o.raw(s);
         }
     }
     if rejected_at == Some("2010B") {
-        aaa(&mut o)?;
+        aaa(&mut o);
     }
     // 2000C / 2010C
-    let c = next_hl(b, "22", true, &mut o)?;
-    let member_loop = |o: &mut Out<'_>, e: &Entity<'_>, loop_id: &str| -> io::Result<()> {
+    let c = next_hl(b, "22", true, &mut o);
+    let member_loop = |o: &mut Out<'_>, e: &Entity<'_>, loop_id: &str| {
         if let Some(s) = entity_raw(segs, e) {
-            o.raw(s)?;
+            o.raw(s);
         }
         if rejected_at == Some(loop_id) {
-            aaa(o)?;
+            aaa(o);
         }
         let run = loop_after(segs, e.position, &stop);
         for id in ["DMG", "INS"] {
             for s in with_id(run, id) {
-                o.raw(s)?;
+                o.raw(s);
             }
         }
-        Ok(())
     };
     if let Some(e) = t.subscriber.as_ref().and_then(|p| p.entity.as_ref()) {
-        member_loop(&mut o, e, "2010C")?;
+        member_loop(&mut o, e, "2010C");
     }
     let mut parent = c;
     if let Some(e) = t.dependent.as_ref().and_then(|p| p.entity.as_ref()) {
-        parent = next_hl(c, "23", true, &mut o)?;
-        member_loop(&mut o, e, "2010D")?;
+        parent = next_hl(c, "23", true, &mut o);
+        member_loop(&mut o, e, "2010D");
     }
     let cert = d.certification_number.as_deref().unwrap_or("");
     let reasons = d.reason_code.as_slice();
     for ev in &t.events {
-        let e_hl = next_hl(parent, "EV", !ev.services.is_empty(), &mut o)?;
+        let e_hl = next_hl(parent, "EV", !ev.services.is_empty(), &mut o);
         for tr in &ev.detail.traces {
             if tr.kind == "1" {
-                o.seg("TRN", &["2", tr.number, tr.originator, tr.supplemental])?;
+                o.seg("TRN", &["2", tr.number, tr.originator, tr.supplemental]);
             }
         }
         if !cert.is_empty() {
-            o.seg("TRN", &["1", cert, ctx.umo_trace_originator])?;
+            o.seg("TRN", &["1", cert, ctx.umo_trace_originator]);
         }
         if rejected_at == Some("2000E") {
-            aaa(&mut o)?;
+            aaa(&mut o);
         }
         if let Some(um) = &ev.detail.review {
             if let Some(s) = segs.get((um.position as usize).wrapping_sub(1)) {
-                o.raw(s)?;
+                o.raw(s);
             }
         }
         if d.rejection.is_none() {
@@ -224,26 +219,26 @@ pub fn render_response(
                 o.w.segment_composite_in_place("HCR", &[h, cert, &r]);
             }
             if d.outcome == Outcome::Pended && !cert.is_empty() {
-                o.seg("REF", &["NT", cert])?;
+                o.seg("REF", &["NT", cert]);
             }
         }
         if let Some(bb) = ev.detail.reference("BB") {
-            o.seg("REF", &["BB", bb])?;
+            o.seg("REF", &["BB", bb]);
         }
         if let Some(di) = ev.detail.dates.iter().find(|x| x.qualifier == "435") {
             if let Some(v) = di.value {
-                o.seg("DTP", &["435", "D8", ymd(v.start()).as_str()])?;
+                o.seg("DTP", &["435", "D8", ymd(v.start()).as_str()]);
             }
         }
         match (d.valid_from, d.valid_to) {
             (Some(from), Some(to)) if d.rejection.is_none() => {
-                o.seg("DTP", &["AAH", "RD8", ymd_range(from, to).as_str()])?;
+                o.seg("DTP", &["AAH", "RD8", ymd_range(from, to).as_str()]);
             }
             _ => {
                 if let Some(di) = ev.detail.dates.iter().find(|x| x.qualifier == "AAH") {
                     if let Some(v) = di.value {
                         let range = ymd_range(v.start(), v.end());
-                        o.seg("DTP", &["AAH", "RD8", range.as_str()])?;
+                        o.seg("DTP", &["AAH", "RD8", range.as_str()]);
                     }
                 }
             }
@@ -252,10 +247,10 @@ pub fn render_response(
             d.outcome,
             Outcome::Approved | Outcome::Modified | Outcome::Denied
         ) {
-            o.seg("DTP", &["102", "D8", date])?;
+            o.seg("DTP", &["102", "D8", date]);
         }
         for s in with_id(loop_after(segs, ev.position, &stop), "HI") {
-            o.raw(s)?;
+            o.raw(s);
         }
         if d.outcome == Outcome::Modified {
             if let Some(u) = d.approved_units {
@@ -264,7 +259,7 @@ pub fn render_response(
                 } else {
                     "VS"
                 };
-                o.seg("HSD", &[q, &format!("{u}")])?;
+                o.seg("HSD", &[q, &format!("{u}")]);
             }
         }
         if d.outcome == Outcome::Pended {
@@ -273,35 +268,35 @@ pub fn render_response(
                 if let Some(code) = pwk_for(m) {
                     if !asked.contains(&code) {
                         asked.push(code);
-                        o.seg("PWK", &[code, "FX"])?;
+                        o.seg("PWK", &[code, "FX"]);
                     }
                 }
             }
         }
         if d.outcome != Outcome::Approved && !d.reason_text.is_empty() {
-            o.seg("MSG", &[first_chars(&d.reason_text, 264)])?;
+            o.seg("MSG", &[first_chars(&d.reason_text, 264)]);
         }
         for p in ev.detail.providers.iter().chain(ev.transport.iter()) {
             if let Some(s) = entity_raw(segs, p) {
-                o.raw(s)?;
+                o.raw(s);
             }
             let run = loop_after(segs, p.position, &stop);
             for id in ["N3", "N4"] {
                 for s in with_id(run, id) {
-                    o.raw(s)?;
+                    o.raw(s);
                 }
             }
         }
         for (i, line) in ev.services.iter().enumerate() {
-            next_hl(e_hl, "SS", false, &mut o)?;
+            next_hl(e_hl, "SS", false, &mut o);
             for tr in &line.detail.traces {
                 if tr.kind == "1" {
-                    o.seg("TRN", &["2", tr.number, tr.originator, tr.supplemental])?;
+                    o.seg("TRN", &["2", tr.number, tr.originator, tr.supplemental]);
                 }
             }
             if let Some(um) = &line.detail.review {
                 if let Some(s) = segs.get((um.position as usize).wrapping_sub(1)) {
-                    o.raw(s)?;
+                    o.raw(s);
                 }
             }
             let ld = d.lines.get(i);
@@ -318,15 +313,15 @@ pub fn render_response(
             let run = loop_after(segs, line.position, &stop);
             for id in ["DTP", "SV1", "SV2", "SV3", "TOO"] {
                 for s in with_id(run, id) {
-                    o.raw(s)?;
+                    o.raw(s);
                 }
             }
             if let Some(u) = ld.and_then(|l| l.approved_units) {
-                o.seg("HSD", &["VS", &format!("{u}")])?;
+                o.seg("HSD", &["VS", &format!("{u}")]);
             }
             for p in &line.detail.providers {
                 if let Some(s) = entity_raw(segs, p) {
-                    o.raw(s)?;
+                    o.raw(s);
                 }
             }
         }
@@ -334,9 +329,9 @@ pub fn render_response(
     let count = o.w.segments_since_st() + 1;
     let mut count_text = Short::new();
     let count_text = decimal(count, &mut count_text);
-    o.seg("SE", &[count_text, ctx.st02])?;
+    o.seg("SE", &[count_text, ctx.st02]);
     drop(o);
-    Ok(buf)
+    buf
 }
 
 /// Control numbers of one run, deterministic for the same inputs and `--as-of`.

@@ -64,19 +64,12 @@ impl<'a> Segment<'a> {
     pub fn from_text_in(offset: u64, text: &'a str, window: &[u8], delims: Delimiters) -> Self {
         // The window must be the text's own memory (compared by address, not by content).
         let lends = std::ptr::eq(window.as_ptr(), text.as_ptr()) && window.len() >= text.len();
-        let (seps, count, overflow) = if lends {
+        let index = if lends {
             separators(window, text.len(), delims.element)
         } else {
             separators(text.as_bytes(), text.len(), delims.element)
         };
-        Segment {
-            offset,
-            body: Body::Text(Cow::Borrowed(text)),
-            delims,
-            seps,
-            count,
-            overflow,
-        }
+        Self::with_index(offset, Body::Text(Cow::Borrowed(text)), delims, index)
     }
 
     #[inline]
@@ -85,7 +78,13 @@ impl<'a> Segment<'a> {
             Body::Text(s) => s.as_bytes(),
             Body::Bytes(b) => b,
         };
-        let (seps, count, overflow) = separators(bytes, bytes.len(), delims.element);
+        let index = separators(bytes, bytes.len(), delims.element);
+        Self::with_index(offset, body, delims, index)
+    }
+
+    #[inline(always)]
+    fn with_index(offset: u64, body: Body<'a>, delims: Delimiters, index: Index) -> Self {
+        let (seps, count, overflow) = index;
         Segment {
             offset,
             body,
@@ -335,11 +334,14 @@ pub enum Scanned<'a> {
     },
 }
 
+/// A segment's element index: separator positions, how many, and whether there are more.
+type Index = ([u16; INDEXED], u8, bool);
+
 /// Positions of the first [`INDEXED`] element separators among the first `len` bytes of
 /// `window`, how many were kept, and whether there are more (or the segment is too long for
 /// `u16` positions) so that later elements must be found by scanning.
 #[inline]
-fn separators(window: &[u8], len: usize, element: u8) -> ([u16; INDEXED], u8, bool) {
+fn separators(window: &[u8], len: usize, element: u8) -> Index {
     let mut seps = [0u16; INDEXED];
     if len > usize::from(u16::MAX) {
         return (seps, 0, true);
