@@ -18,7 +18,7 @@ use umbatch::gen::{write_x12, X12GenOptions};
 use umbatch::model::{classify, read_278, TxnClass};
 use umbatch::request::from_278;
 use umbatch::write::reports::RowRenderer;
-use umbatch::write::response::{render_response, ResponseContext};
+use umbatch::write::response::{render_response_into, ResponseContext};
 use umbatch::x12::{Item, ReaderOptions, Segment, X12Reader};
 
 /// Reads and decides every request; with `write`, also renders responses and report rows.
@@ -26,8 +26,11 @@ fn pipeline(bytes: &[u8], ev: &Evaluator, write: bool) -> usize {
     let file: Arc<str> = Arc::from("bench.x12");
     let mut reader = X12Reader::new(bytes, Arc::clone(&file), ReaderOptions::default());
     let mut renderer = RowRenderer::default();
+    let mut responses = Vec::new();
     let mut out = 0usize;
     while let Ok(Some(chunk)) = reader.next_chunk() {
+        // As in a run: each chunk's responses and rows go to fresh buffers, handed over whole.
+        std::hint::black_box((std::mem::take(&mut responses), renderer.take_buffers()));
         for item in &chunk.items {
             let Item::Transaction(u) = item else { continue };
             if classify(u) != TxnClass::Review278 {
@@ -55,8 +58,9 @@ fn pipeline(bytes: &[u8], ev: &Evaluator, write: bool) -> usize {
                     created: ev.as_of(),
                     umo_trace_originator: "9UMBATCH01",
                 };
-                out += render_response(t, &segs, &d, u.interchange.header.delimiters, &ctx).len();
-                std::hint::black_box(renderer.render(&req, &d));
+                let delims = u.interchange.header.delimiters;
+                out += render_response_into(&mut responses, t, &segs, &d, delims, &ctx).len();
+                std::hint::black_box(renderer.render_into(&req, &d));
             }
         }
     }

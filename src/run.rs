@@ -16,8 +16,10 @@ use crate::model::{classify, TxnClass};
 use crate::policy::Outcome;
 use crate::request::{file_stem, AuthRequest};
 use crate::write::ack::{AckFile, TxnAck};
-use crate::write::reports::{RejectRow, Rendered, Reports, RowRenderer, Summary};
-use crate::write::response::{render_response, ControlNumbers, ResponseContext, ResponseFile};
+use crate::write::reports::{
+    RejectRow, Rendered, Reports, RowBuffers, RowRenderer, RowSpans, Summary,
+};
+use crate::write::response::{render_response_into, ControlNumbers, ResponseContext, ResponseFile};
 use crate::write::{
     create_private_dir, create_private_file, AtomicFile, Committed, PARTIAL_SUFFIX,
 };
@@ -138,8 +140,10 @@ enum TxnResult {
         ack: TxnAck,
         outcome: Outcome,
         certificate: Option<crate::eval::CertificationNumber>,
-        response: Vec<u8>,
-        rows: Rendered,
+        /// In the split's response buffer.
+        response: std::ops::Range<usize>,
+        /// In the split's row buffers.
+        rows: RowSpans,
     },
     Rejected {
         ack: Option<TxnAck>,
@@ -220,14 +224,84 @@ fn first_error(diags: &[Diagnostic]) -> Option<&Diagnostic> {
     diags.iter().find(|d| d.is_error())
 }
 
+/// Where a worker renders the requests it decides: one buffer for all its responses, one
+/// row renderer (a buffer per report kind), and its partial summary.
+#[derive(Default)]
+struct WorkerOut {
+    responses: Vec<u8>,
+    rows: RowRenderer,
+    summary: Summary,
+}
+
+/// A split's output buffers, handed back by the writer once written.
+type Buffers = (Vec<u8>, RowBuffers);
+
+/// Output buffers the writer has finished with, for the next splits to fill: they keep the
+/// capacity they grew to, so a split's output is not copied again and again as its buffers
+/// grow from empty, and they are not freed by a thread other than the one that made them.
+#[derive(Default)]
+struct Recycled {
+    free: std::sync::Mutex<Vec<Buffers>>,
+}
+
+impl Recycled {
+    /// Buffers kept at most: enough for every split of the chunks in flight.
+    const KEEP: usize = 4 * SPLITS_PER_CHUNK;
+
+    fn take(&self) -> Option<Buffers> {
+        self.free.lock().ok()?.pop()
+    }
+
+    fn give(&self, buffers: impl IntoIterator<Item = Buffers>) {
+        if let Ok(mut free) = self.free.lock() {
+            let room = Self::KEEP.saturating_sub(free.len());
+            free.extend(buffers.into_iter().take(room));
+        }
+    }
+
+    /// A worker's outputs, in recycled buffers when there are any.
+    fn worker(&self) -> WorkerOut {
+        match self.take() {
+            Some((mut responses, rows)) => {
+                responses.clear();
+                WorkerOut {
+                    responses,
+                    rows: RowRenderer::with_buffers(rows),
+                    summary: Summary::default(),
+                }
+            }
+            None => WorkerOut::default(),
+        }
+    }
+}
+
+/// What one worker split of a chunk produced: its results in input order and the buffers
+/// its responses and report rows lie in.
+struct SplitOutput {
+    results: Vec<TxnResult>,
+    responses: Vec<u8>,
+    rows: RowBuffers,
+}
+
+impl WorkerOut {
+    /// Hands over the split's results with the buffers they point into, and the summary.
+    fn finish(mut self, results: Vec<TxnResult>) -> (SplitOutput, Summary) {
+        let split = SplitOutput {
+            results,
+            responses: self.responses,
+            rows: self.rows.take_buffers(),
+        };
+        (split, self.summary)
+    }
+}
+
 fn process_unit(
     file: &Arc<str>,
     stem: &str,
     chunk: &Chunk,
     unit: &TransactionUnit,
     ev: &Evaluator,
-    renderer: &mut RowRenderer,
-    summary: &mut Summary,
+    out: &mut WorkerOut,
 ) -> TxnResult {
     let reject = |ack: Option<TxnAck>, d: Option<&Diagnostic>| TxnResult::Rejected {
         ack,
@@ -313,15 +387,16 @@ fn process_unit(
         umo_trace_originator: "9UMBATCH01",
     };
     // Rendered into memory: nothing here can fail.
-    let response = render_response(
+    let response = render_response_into(
+        &mut out.responses,
         &t,
         &segs,
         &decision,
         unit.interchange.header.delimiters,
         &ctx,
     );
-    let rows = renderer.render(&request, &decision);
-    summary.add(&request, &decision);
+    let rows = out.rows.render_into(&request, &decision);
+    out.summary.add(&request, &decision);
     TxnResult::Decided {
         ack,
         outcome: decision.outcome,
@@ -556,6 +631,9 @@ fn chunk_units(chunk: &Chunk) -> impl Iterator<Item = &TransactionUnit> {
     })
 }
 
+/// How many parts a chunk's transactions are decided in, at most.
+const SPLITS_PER_CHUNK: usize = 4;
+
 /// Decides every transaction of a chunk over the current rayon pool. Each split keeps its
 /// own renderer and partial summary; splits are joined in input order.
 fn decide_chunk(
@@ -563,18 +641,27 @@ fn decide_chunk(
     stem: &str,
     chunk: &Chunk,
     ev: &Evaluator,
+    recycled: &Recycled,
 ) -> (ChunkResults, Summary) {
     let units: Vec<&TransactionUnit> = chunk_units(chunk).collect();
+    // A few large splits, not the dozens that stealing would cut: each split's responses
+    // and rows are written in one piece, and its buffers are recycled whole. Two chunks are
+    // decided at once, so four splits each keep both workers busy.
+    let min_len = units.len().div_ceil(SPLITS_PER_CHUNK).max(1);
     units
         .par_iter()
+        .with_min_len(min_len)
         .fold(
-            || (Vec::new(), Summary::default(), RowRenderer::default()),
-            |(mut v, mut s, mut r), u| {
-                v.push(process_unit(name, stem, chunk, u, ev, &mut r, &mut s));
-                (v, s, r)
+            || (Vec::new(), recycled.worker()),
+            |(mut v, mut w), u| {
+                v.push(process_unit(name, stem, chunk, u, ev, &mut w));
+                (v, w)
             },
         )
-        .map(|(v, s, _)| (ChunkResults::from([v]), s))
+        .map(|(v, w)| {
+            let (split, summary) = w.finish(v);
+            (ChunkResults::from([split]), summary)
+        })
         .reduce(
             || (ChunkResults::new(), Summary::default()),
             |(mut a, mut sa), (mut b, sb)| {
@@ -586,8 +673,8 @@ fn decide_chunk(
         )
 }
 
-/// A chunk's results in input order: the per-split vectors, linked.
-type ChunkResults = std::collections::LinkedList<Vec<TxnResult>>;
+/// A chunk's results in input order: the per-split outputs, linked.
+type ChunkResults = std::collections::LinkedList<SplitOutput>;
 
 /// Where one X12 input's results go: its response and acknowledgment files, its report entry.
 struct ChunkOutputs<'o> {
@@ -596,6 +683,8 @@ struct ChunkOutputs<'o> {
     rep: &'o mut InputReport,
     name: &'o Arc<str>,
     verbose: bool,
+    /// Where written chunks' output buffers go back to.
+    recycled: &'o Recycled,
 }
 
 impl ChunkOutputs<'_> {
@@ -614,9 +703,23 @@ impl ChunkOutputs<'_> {
             rep,
             name,
             verbose,
+            recycled,
         } = self;
         let (name, verbose): (&str, bool) = (name, *verbose);
-        let mut results = results.into_iter().flatten();
+        // The splits' buffers go to the writers, which write each split's run of responses
+        // and rows in a few long writes; results refer to them by split index.
+        let (mut lists, mut responses, mut rows) = (Vec::new(), Vec::new(), Vec::new());
+        for split in results {
+            lists.push(split.results);
+            responses.push(split.responses);
+            rows.push(split.rows);
+        }
+        resp.begin_chunk(responses)?;
+        c.reports.begin_chunk(rows)?;
+        let mut results = lists
+            .into_iter()
+            .enumerate()
+            .flat_map(|(i, v)| v.into_iter().map(move |r| (i, r)));
         for item in &chunk.items {
             match item {
                 Item::InterchangeStart(ic) => {
@@ -640,7 +743,7 @@ impl ChunkOutputs<'_> {
                 }
                 Item::Ta1(_) => {}
                 Item::Transaction(u) => {
-                    let Some(result) = results.next() else {
+                    let Some((split, result)) = results.next() else {
                         continue;
                     };
                     // Only rejects and pass-overs print it.
@@ -665,9 +768,9 @@ impl ChunkOutputs<'_> {
                             rows,
                         } => {
                             acks.transaction(&ack);
-                            resp.transaction(&response)?;
+                            resp.queue_transaction(split, response)?;
                             c.certificate(certificate.as_deref())?;
-                            c.reports.write_rows(outcome, &rows)?;
+                            c.reports.queue_rows(split, outcome, &rows)?;
                             rep.decided += 1;
                             count_outcome(&mut rep.outcomes, outcome.as_str());
                         }
@@ -744,6 +847,9 @@ impl ChunkOutputs<'_> {
                 }
             }
         }
+        let responses = resp.end_chunk()?;
+        let rows = c.reports.end_chunk()?;
+        recycled.give(responses.into_iter().zip(rows));
         // Counted once its rows are written, so summary.json always matches the reports.
         c.reports.summary.merge(summary);
         c.progress(chunk.base + chunk.bytes.len() as u64);
@@ -767,28 +873,27 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
         chunk_bytes: c.cfg.chunk_bytes,
         ..ReaderOptions::default()
     };
+    let recycled = &Recycled::default();
     let mut out = ChunkOutputs {
         resp: &mut resp,
         acks: &mut acks,
         rep,
         name: &name,
         verbose: c.cfg.verbosity == Verbosity::Verbose,
+        recycled,
     };
     let ev = &c.cfg.evaluator;
     let pool = c.pool;
     if c.cfg.jobs <= 1 {
         // One thread does everything in turn: `--jobs 1` means one core.
         let mut reader = X12Reader::new(&mut hashing, Arc::clone(&name), opts);
-        let mut renderer = RowRenderer::default();
         while let Some(chunk) = reader.next_chunk()? {
-            let mut results = Vec::with_capacity(chunk.items.len());
-            let mut summary = Summary::default();
-            results.extend(
-                chunk_units(&chunk).map(|u| {
-                    process_unit(&name, &stem, &chunk, u, ev, &mut renderer, &mut summary)
-                }),
-            );
-            out.write(c, &chunk, ChunkResults::from([results]), summary)?;
+            let mut w = recycled.worker();
+            let results = chunk_units(&chunk)
+                .map(|u| process_unit(&name, &stem, &chunk, u, ev, &mut w))
+                .collect();
+            let (split, summary) = w.finish(results);
+            out.write(c, &chunk, ChunkResults::from([split]), summary)?;
             reader.recycle(chunk);
         }
     } else {
@@ -797,7 +902,7 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
         // one chunk's slowest split before starting the next); this thread writes results in
         // input order, holding early finishers until their turn. Tokens bound the chunks in
         // flight, so memory stays bounded whatever the input size.
-        const IN_FLIGHT: usize = 2;
+        const IN_FLIGHT: usize = 4;
         let (chunk_tx, chunk_rx) = std::sync::mpsc::sync_channel::<io::Result<Chunk>>(2);
         type Decided = (usize, io::Result<(Chunk, ChunkResults, Summary)>);
         let (done_tx, done_rx) = std::sync::mpsc::channel::<Decided>();
@@ -841,7 +946,7 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                         tasks.spawn(move |_| {
                             let decided = chunk.map(|chunk| {
                                 let (results, summary) =
-                                    decide_chunk(name_ref, stem_ref, &chunk, ev);
+                                    decide_chunk(name_ref, stem_ref, &chunk, ev, recycled);
                                 (chunk, results, summary)
                             });
                             let _ = done_tx.send((seq, decided));

@@ -28,6 +28,16 @@ pub(crate) struct CsvRows {
 }
 
 impl CsvRows {
+    /// Rows written into `out` (emptied first), reusing its capacity.
+    pub(crate) fn from_vec(mut out: Vec<u8>) -> Self {
+        out.clear();
+        CsvRows {
+            out,
+            cells_in_row: 0,
+            row_start: 0,
+        }
+    }
+
     /// Appends a cell to the current row.
     pub(crate) fn cell(&mut self, cell: &[u8]) {
         self.next_cell();
@@ -61,16 +71,19 @@ impl CsvRows {
         self.cells_in_row += 1;
     }
 
-    /// Starts a row as a copy of the complete row at `start..end` (its `\n` included), which
-    /// has `cells` cells, and leaves it open for more: a longer row that begins like an
+    /// Starts a row as a copy of `row`, a complete row (its `\n` included) of `cells` cells
+    /// from another buffer, and leaves it open for more: a longer row that begins like an
     /// earlier one is not rendered twice.
-    pub(crate) fn reopen_copy(&mut self, start: usize, end: usize, cells: usize) {
+    pub(crate) fn reopen_copy_of(&mut self, row: &[u8], cells: usize) {
         debug_assert_eq!(self.cells_in_row, 0, "a copy starts a row");
-        let row = start..end.saturating_sub(1).max(start);
-        if row.end <= self.out.len() {
-            self.out.extend_from_within(row);
-            self.cells_in_row = cells;
-        }
+        let row = row.strip_suffix(b"\n").unwrap_or(row);
+        self.out.extend_from_slice(row);
+        self.cells_in_row = cells;
+    }
+
+    /// The bytes at `range` (empty when out of bounds).
+    pub(crate) fn get(&self, range: std::ops::Range<usize>) -> &[u8] {
+        self.out.get(range).unwrap_or_default()
     }
 
     /// Ends the current row.
@@ -87,11 +100,6 @@ impl CsvRows {
     /// Bytes written so far.
     pub(crate) fn len(&self) -> usize {
         self.out.len()
-    }
-
-    /// Makes room for `n` more bytes.
-    pub(crate) fn reserve(&mut self, n: usize) {
-        self.out.reserve(n);
     }
 
     /// Takes every byte written so far; the buffer starts again empty.
@@ -151,15 +159,17 @@ mod tests {
             c.cell(cell);
         }
         c.end_row();
-        let end = c.len();
-        c.reopen_copy(0, end, 3);
+        let first = c.take();
+        c.reopen_copy_of(&first, 3);
         c.cell(b"d");
         c.end_row();
         let rows = vec![
             vec![b"a,b".to_vec(), b"".to_vec(), b"c".to_vec()],
             vec![b"a,b".to_vec(), b"".to_vec(), b"c".to_vec(), b"d".to_vec()],
         ];
-        assert_eq!(c.take(), with_csv_crate(&rows));
+        let mut both = first;
+        both.extend(c.take());
+        assert_eq!(both, with_csv_crate(&rows));
     }
 
     proptest! {

@@ -137,6 +137,46 @@ pub struct Committed {
     pub bytes: u64,
 }
 
+/// Bytes `range` of buffer `buf` among a chunk's buffers (one per worker split), waiting to
+/// be written to one output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Run {
+    pub(crate) buf: usize,
+    pub(crate) range: std::ops::Range<usize>,
+}
+
+impl Run {
+    /// The run's bytes in `buffers` (`None` when it does not lie there).
+    pub(crate) fn bytes<'b, B: AsRef<[u8]>>(&self, buffers: &'b [B]) -> Option<&'b [u8]> {
+        buffers.get(self.buf)?.as_ref().get(self.range.clone())
+    }
+}
+
+/// Adds `range` of buffer `buf` to the run waiting in `open`, joining it when it continues
+/// that run, so what one worker rendered request after request reaches the file in one
+/// write. Returns the run it could not join, which the caller writes first.
+pub(crate) fn join_run(
+    open: &mut Option<Run>,
+    buf: usize,
+    range: std::ops::Range<usize>,
+) -> Option<Run> {
+    if range.is_empty() {
+        return None;
+    }
+    match open {
+        Some(run) if run.buf == buf && run.range.end == range.start => {
+            run.range.end = range.end;
+            None
+        }
+        _ => open.replace(Run { buf, range }),
+    }
+}
+
+/// Writes at least this long go to the file directly, not through the write buffer: they
+/// are whole runs of rendered rows or responses, and copying them first would only double
+/// the memory traffic.
+const DIRECT_WRITE: usize = 32 << 10;
+
 /// Suffix of files being written; a later run removes leftovers of a killed run.
 pub const PARTIAL_SUFFIX: &str = ".partial";
 
@@ -225,7 +265,13 @@ impl AtomicFile {
     fn write_unmarked(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self.out.as_mut() {
             Some(w) => {
-                let n = w.write(buf)?;
+                let n = if buf.len() >= DIRECT_WRITE {
+                    w.flush()?;
+                    w.get_mut().write_all(buf)?;
+                    buf.len()
+                } else {
+                    w.write(buf)?
+                };
                 self.bytes += n as u64;
                 self.unsynced += n as u64;
                 if self.unsynced >= SYNC_EVERY && self.bytes >= SYNC_AFTER {
@@ -303,6 +349,91 @@ pub fn safe_cell(s: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_join_only_what_continues_them() {
+        let mut open = None;
+        assert_eq!(join_run(&mut open, 0, 0..10), None);
+        assert_eq!(join_run(&mut open, 0, 10..25), None, "continues: joined");
+        assert_eq!(
+            join_run(&mut open, 0, 30..30),
+            None,
+            "empty: nothing to write"
+        );
+        assert_eq!(
+            open,
+            Some(Run {
+                buf: 0,
+                range: 0..25
+            })
+        );
+        // Another buffer, or a gap: the open run comes back, to be written first.
+        assert_eq!(
+            join_run(&mut open, 1, 25..30),
+            Some(Run {
+                buf: 0,
+                range: 0..25
+            })
+        );
+        assert_eq!(
+            join_run(&mut open, 1, 40..41),
+            Some(Run {
+                buf: 1,
+                range: 25..30
+            })
+        );
+        assert_eq!(
+            open,
+            Some(Run {
+                buf: 1,
+                range: 40..41
+            })
+        );
+        let buffers = [b"abc".to_vec(), b"0123456789".to_vec()];
+        assert_eq!(
+            Run {
+                buf: 1,
+                range: 2..5
+            }
+            .bytes(&buffers),
+            Some(&b"234"[..])
+        );
+        assert_eq!(
+            Run {
+                buf: 2,
+                range: 0..1
+            }
+            .bytes(&buffers),
+            None
+        );
+        assert_eq!(
+            Run {
+                buf: 0,
+                range: 2..9
+            }
+            .bytes(&buffers),
+            None
+        );
+    }
+
+    #[test]
+    fn long_writes_bypass_the_buffer_but_keep_their_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.txt");
+        let mut f = AtomicFile::create(&dest).unwrap();
+        let long = vec![b'b'; DIRECT_WRITE + 7];
+        f.write_all(b"a").unwrap();
+        f.write_all(&long).unwrap();
+        f.write_all(b"c").unwrap();
+        f.write_all(&long).unwrap();
+        let done = f.commit().unwrap();
+        let mut expected = b"a".to_vec();
+        expected.extend(&long);
+        expected.push(b'c');
+        expected.extend(&long);
+        assert_eq!(std::fs::read(&dest).unwrap(), expected);
+        assert_eq!(done.bytes, expected.len() as u64);
+    }
 
     #[test]
     fn formulas_are_neutralised_numbers_are_not() {

@@ -7,7 +7,7 @@
 
 use super::cells::CsvRows;
 use super::short::Short;
-use super::{safe_cell, AtomicFile};
+use super::{join_run, safe_cell, AtomicFile, Run};
 use crate::eval::Decision;
 use crate::policy::Outcome;
 use crate::request::AuthRequest;
@@ -15,6 +15,7 @@ use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::ops::Range;
 use std::path::Path;
 
 fn yn(b: bool) -> &'static str {
@@ -269,43 +270,93 @@ pub const REPORT_FILES: [&str; 8] = [
     "service_lines.csv",
 ];
 
-/// The report rows of one decided request, rendered to CSV bytes in a worker thread: one
-/// buffer holding the decision row, the retro row, the service-line rows and the reject row,
-/// in that order.
+/// Where one decided request's report rows lie in a renderer's buffers ([`RowBuffers`]):
+/// its decision row, its retro row (maybe empty), its service-line rows and its reject row
+/// (empty unless the request was rejected).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RowSpans {
+    /// In [`RowBuffers::decisions`].
+    pub decision: Range<usize>,
+    /// In [`RowBuffers::retro`].
+    pub retro: Range<usize>,
+    /// In [`RowBuffers::lines`].
+    pub lines: Range<usize>,
+    /// In [`RowBuffers::rejects`].
+    pub reject: Range<usize>,
+}
+
+/// The rows a renderer wrote, one buffer per kind of row. Requests rendered one after the
+/// other lie side by side in each buffer, so the writer can send a worker's whole run of
+/// decision rows (or service lines…) to its file in one write.
+#[derive(Debug, Default, Clone)]
+pub struct RowBuffers {
+    /// Decision rows (decisions.csv, and the outcome's own report).
+    pub decisions: Vec<u8>,
+    /// retro_missing_justification.csv rows.
+    pub retro: Vec<u8>,
+    /// service_lines.csv rows.
+    pub lines: Vec<u8>,
+    /// rejects.csv rows of requests rejected by the policy (AAA).
+    pub rejects: Vec<u8>,
+}
+
+impl RowBuffers {
+    /// Empties every buffer, keeping its capacity.
+    pub fn clear(&mut self) {
+        for b in [
+            &mut self.decisions,
+            &mut self.retro,
+            &mut self.lines,
+            &mut self.rejects,
+        ] {
+            b.clear();
+        }
+    }
+
+    fn part<'b>(buf: &'b [u8], at: &Range<usize>) -> &'b [u8] {
+        buf.get(at.clone()).unwrap_or_default()
+    }
+}
+
+/// The report rows of one decided request on their own (the fax path renders a batch and
+/// writes it row by row).
 #[derive(Debug, Default, Clone)]
 pub struct Rendered {
-    bytes: Vec<u8>,
-    decision_end: usize,
-    retro_end: usize,
-    lines_end: usize,
+    buffers: RowBuffers,
+    spans: RowSpans,
 }
 
 impl Rendered {
-    fn part(&self, from: usize, to: usize) -> &[u8] {
-        self.bytes.get(from..to).unwrap_or_default()
-    }
     fn decision(&self) -> &[u8] {
-        self.part(0, self.decision_end)
+        RowBuffers::part(&self.buffers.decisions, &self.spans.decision)
     }
     fn retro(&self) -> &[u8] {
-        self.part(self.decision_end, self.retro_end)
+        RowBuffers::part(&self.buffers.retro, &self.spans.retro)
     }
     fn lines(&self) -> &[u8] {
-        self.part(self.retro_end, self.lines_end)
+        RowBuffers::part(&self.buffers.lines, &self.spans.lines)
     }
     fn reject(&self) -> &[u8] {
-        self.part(self.lines_end, self.bytes.len())
+        RowBuffers::part(&self.buffers.rejects, &self.spans.reject)
     }
 }
 
 /// A reusable CSV row renderer (one per worker thread). Cells go straight from the request
-/// and decision into the row buffer: no row struct, no `String` per cell; numbers and dates
+/// and decision into the row buffers: no row struct, no `String` per cell; numbers and dates
 /// are formatted into one scratch buffer.
 #[derive(Default)]
 pub struct RowRenderer {
+    /// Where cells go: the decision rows, except while another kind of row is written
+    /// (that kind's buffer is swapped in, so every cell helper writes to `rows`).
     rows: CsvRows,
+    retro: CsvRows,
+    lines: CsvRows,
+    rejects: CsvRows,
     scratch: String,
 }
+
+/// Selects one of the renderer's other buffers.
+type Part = fn(&mut RowRenderer) -> &mut CsvRows;
 
 impl RowRenderer {
     /// One row of the given cells, as bytes.
@@ -460,64 +511,120 @@ impl RowRenderer {
         self.num(d.approved_units)
     }
 
-    /// Renders every report row of a decided request.
-    pub fn render(&mut self, r: &AuthRequest, d: &Decision) -> Rendered {
-        self.rows.reserve(2048);
+    /// Runs `write` with `part`'s buffer as the one cells go to; `write` also sees the
+    /// decision rows. Returns where the rows it wrote lie in `part`'s buffer.
+    fn in_part(&mut self, part: Part, write: impl FnOnce(&mut Self, &CsvRows)) -> Range<usize> {
+        let taken = std::mem::take(part(self));
+        let decisions = std::mem::replace(&mut self.rows, taken);
+        let start = self.rows.len();
+        write(self, &decisions);
+        let end = self.rows.len();
+        *part(self) = std::mem::replace(&mut self.rows, decisions);
+        start..end
+    }
+
+    /// Renders every report row of a decided request after the rows already in the buffers;
+    /// [`RowRenderer::take_buffers`] hands them over.
+    pub fn render_into(&mut self, r: &AuthRequest, d: &Decision) -> RowSpans {
         let start = self.rows.len();
         self.decision_cells(r, d);
         self.end_row();
-        let decision_end = self.rows.len();
-        if let Some(rr) = &d.retro_report {
-            // The decision columns (the row just written), then the retro columns.
-            self.rows
-                .reopen_copy(start, decision_end, DECISION_HEADER.len());
-            self.rows
-                .formatted(Short::new().signed(rr.days_after_service).as_bytes());
-            self.plain(yn(rr.urgency_indicated));
-            self.plain(yn(rr.justification_present));
-            self.text(rr.missing);
-            self.end_row();
+        let decision = start..self.rows.len();
+        let retro = self.in_part(
+            |s| &mut s.retro,
+            |s, decisions| {
+                if let Some(rr) = &d.retro_report {
+                    // The decision columns (the row just written), then the retro columns.
+                    s.rows
+                        .reopen_copy_of(decisions.get(decision.clone()), DECISION_HEADER.len());
+                    s.rows
+                        .formatted(Short::new().signed(rr.days_after_service).as_bytes());
+                    s.plain(yn(rr.urgency_indicated));
+                    s.plain(yn(rr.justification_present));
+                    s.text(rr.missing);
+                    s.end_row();
+                }
+            },
+        );
+        let lines = self.in_part(
+            |s| &mut s.lines,
+            |s, _| {
+                // `d.lines[i]` decides `r.lines[i]`.
+                for (l, req_line) in d.lines.iter().zip(&r.lines) {
+                    s.text(&r.request_id);
+                    s.text(&r.provenance.file);
+                    s.rows
+                        .formatted(Short::new().number(u64::from(l.line)).as_bytes());
+                    s.text(&req_line.procedure);
+                    s.num(req_line.units);
+                    s.date(req_line.from);
+                    s.date(req_line.to);
+                    s.plain(l.outcome.as_str());
+                    s.plain(l.hcr01.unwrap_or(""));
+                    s.text(l.reason_code.unwrap_or(""));
+                    s.num(l.approved_units);
+                    s.plain(d.outcome.as_str());
+                    s.end_row();
+                }
+            },
+        );
+        let reject = self.in_part(
+            |s| &mut s.rejects,
+            |s, _| {
+                if d.outcome == Outcome::Rejected {
+                    let rej = d.rejection.as_ref();
+                    let ack = rej
+                        .map(|x| format!("AAA {} at {}", x.reason, x.loop_id))
+                        .unwrap_or_default();
+                    s.reject([
+                        &r.provenance.file,
+                        r.provenance.kind.as_str(),
+                        "request",
+                        &r.provenance.reference,
+                        &r.request_id,
+                        rej.map_or("", |x| x.reason),
+                        &ack,
+                        &d.reason_text,
+                    ]);
+                }
+            },
+        );
+        RowSpans {
+            decision,
+            retro,
+            lines,
+            reject,
         }
-        let retro_end = self.rows.len();
-        // `d.lines[i]` decides `r.lines[i]`.
-        for (l, req_line) in d.lines.iter().zip(&r.lines) {
-            self.text(&r.request_id);
-            self.text(&r.provenance.file);
-            self.rows
-                .formatted(Short::new().number(u64::from(l.line)).as_bytes());
-            self.text(&req_line.procedure);
-            self.num(req_line.units);
-            self.date(req_line.from);
-            self.date(req_line.to);
-            self.plain(l.outcome.as_str());
-            self.plain(l.hcr01.unwrap_or(""));
-            self.text(l.reason_code.unwrap_or(""));
-            self.num(l.approved_units);
-            self.plain(d.outcome.as_str());
-            self.end_row();
+    }
+
+    /// A renderer that writes into `buffers` (emptied first), reusing their capacity.
+    pub fn with_buffers(mut buffers: RowBuffers) -> Self {
+        buffers.clear();
+        RowRenderer {
+            rows: CsvRows::from_vec(buffers.decisions),
+            retro: CsvRows::from_vec(buffers.retro),
+            lines: CsvRows::from_vec(buffers.lines),
+            rejects: CsvRows::from_vec(buffers.rejects),
+            scratch: String::new(),
         }
-        let lines_end = self.rows.len();
-        if d.outcome == Outcome::Rejected {
-            let rej = d.rejection.as_ref();
-            let ack = rej
-                .map(|x| format!("AAA {} at {}", x.reason, x.loop_id))
-                .unwrap_or_default();
-            self.reject([
-                &r.provenance.file,
-                r.provenance.kind.as_str(),
-                "request",
-                &r.provenance.reference,
-                &r.request_id,
-                rej.map_or("", |x| x.reason),
-                &ack,
-                &d.reason_text,
-            ]);
+    }
+
+    /// Takes every row rendered so far; the buffers start again empty.
+    pub fn take_buffers(&mut self) -> RowBuffers {
+        RowBuffers {
+            decisions: self.rows.take(),
+            retro: self.retro.take(),
+            lines: self.lines.take(),
+            rejects: self.rejects.take(),
         }
+    }
+
+    /// Renders every report row of a decided request on their own.
+    pub fn render(&mut self, r: &AuthRequest, d: &Decision) -> Rendered {
+        let spans = self.render_into(r, d);
         Rendered {
-            bytes: self.rows.take(),
-            decision_end,
-            retro_end,
-            lines_end,
+            buffers: self.take_buffers(),
+            spans,
         }
     }
 }
@@ -544,6 +651,10 @@ pub struct Reports {
     renderer: RowRenderer,
     /// Running totals for summary.json.
     pub summary: Summary,
+    /// The current chunk's row buffers (one per worker split); see [`Self::begin_chunk`].
+    chunk: Vec<RowBuffers>,
+    /// Per report, rows queued from `chunk`, not yet written.
+    open: [Option<Run>; REPORT_FILES.len()],
 }
 
 const DECISIONS: usize = 0;
@@ -554,6 +665,17 @@ const NOT_REQUIRED: usize = 4;
 const REJECTS: usize = 5;
 const RETRO: usize = 6;
 const LINES: usize = 7;
+
+/// The report that a decision row goes to besides decisions.csv.
+fn outcome_report(outcome: Outcome) -> Option<usize> {
+    match outcome {
+        Outcome::Approved | Outcome::Modified => Some(APPROVALS),
+        Outcome::Pended | Outcome::ContactPayer => Some(PENDS),
+        Outcome::Denied => Some(DENIALS),
+        Outcome::NotRequired => Some(NOT_REQUIRED),
+        Outcome::Rejected => None,
+    }
+}
 
 impl Reports {
     /// Opens every report under `dir` (written aside, renamed at `commit`), headers first.
@@ -580,13 +702,17 @@ impl Reports {
             files,
             renderer,
             summary: Summary::default(),
+            chunk: Vec::new(),
+            open: Default::default(),
         })
     }
 
+    /// Writes `bytes` to report `i`, after the rows queued for it.
     fn put(&mut self, i: usize, bytes: &[u8]) -> io::Result<()> {
         if bytes.is_empty() {
             return Ok(());
         }
+        self.flush_open(i)?;
         match self.files.get_mut(i) {
             Some(f) => f.write_all(bytes),
             None => Err(io::Error::other("report file missing")),
@@ -609,14 +735,7 @@ impl Reports {
     /// fill partial summaries that are merged with [`Summary::merge`]).
     pub fn write_rows(&mut self, outcome: Outcome, rows: &Rendered) -> io::Result<()> {
         self.put(DECISIONS, rows.decision())?;
-        let target = match outcome {
-            Outcome::Approved | Outcome::Modified => Some(APPROVALS),
-            Outcome::Pended | Outcome::ContactPayer => Some(PENDS),
-            Outcome::Denied => Some(DENIALS),
-            Outcome::NotRequired => Some(NOT_REQUIRED),
-            Outcome::Rejected => None,
-        };
-        if let Some(t) = target {
+        if let Some(t) = outcome_report(outcome) {
             self.put(t, rows.decision())?;
         }
         if !rows.reject().is_empty() {
@@ -626,6 +745,77 @@ impl Reports {
         self.put(RETRO, rows.retro())?;
         self.put(LINES, rows.lines())?;
         Ok(())
+    }
+
+    /// Takes the row buffers of the chunk about to be written (one per worker split), so
+    /// that [`Self::queue_rows`] can refer to them by index and span. Rows still queued from
+    /// the previous chunk are written first.
+    pub fn begin_chunk(&mut self, buffers: Vec<RowBuffers>) -> io::Result<()> {
+        self.flush_all()?;
+        self.chunk = buffers;
+        Ok(())
+    }
+
+    /// Writes the rows of one decided request, rendered into the chunk's buffers `split`
+    /// at `spans`; the caller counts it. Rows that follow each other in one buffer are
+    /// written together, at the latest by [`Self::end_chunk`].
+    pub fn queue_rows(
+        &mut self,
+        split: usize,
+        outcome: Outcome,
+        spans: &RowSpans,
+    ) -> io::Result<()> {
+        self.queue(DECISIONS, split, &spans.decision)?;
+        if let Some(t) = outcome_report(outcome) {
+            self.queue(t, split, &spans.decision)?;
+        }
+        if !spans.reject.is_empty() {
+            bump(&mut self.summary.rejects_by_level, "request");
+            self.queue(REJECTS, split, &spans.reject)?;
+        }
+        self.queue(RETRO, split, &spans.retro)?;
+        self.queue(LINES, split, &spans.lines)
+    }
+
+    /// Writes every queued row and hands the chunk's buffers back (for reuse).
+    pub fn end_chunk(&mut self) -> io::Result<Vec<RowBuffers>> {
+        self.flush_all()?;
+        Ok(std::mem::take(&mut self.chunk))
+    }
+
+    fn flush_all(&mut self) -> io::Result<()> {
+        (0..REPORT_FILES.len()).try_for_each(|i| self.flush_open(i))
+    }
+
+    fn queue(&mut self, report: usize, split: usize, span: &Range<usize>) -> io::Result<()> {
+        let Some(open) = self.open.get_mut(report) else {
+            return Err(io::Error::other("report file missing"));
+        };
+        match join_run(open, split, span.clone()) {
+            Some(done) => self.write_run(report, &done),
+            None => Ok(()),
+        }
+    }
+
+    fn flush_open(&mut self, report: usize) -> io::Result<()> {
+        match self.open.get_mut(report).and_then(Option::take) {
+            Some(run) => self.write_run(report, &run),
+            None => Ok(()),
+        }
+    }
+
+    fn write_run(&mut self, report: usize, run: &Run) -> io::Result<()> {
+        let source = self.chunk.get(run.buf).map(|b| match report {
+            REJECTS => &b.rejects,
+            RETRO => &b.retro,
+            LINES => &b.lines,
+            _ => &b.decisions,
+        });
+        let bytes = source.and_then(|b| b.get(run.range.clone()));
+        match (bytes, self.files.get_mut(report)) {
+            (Some(bytes), Some(f)) => f.write_all(bytes),
+            _ => Err(io::Error::other("queued report rows out of range")),
+        }
     }
 
     /// Writes one reject row.
@@ -642,6 +832,7 @@ impl Reports {
 
     /// Renames every report to its final name.
     pub fn commit(mut self) -> io::Result<(Vec<super::Committed>, Summary)> {
+        self.flush_all()?;
         let out = super::commit_all(self.files)?;
         self.summary.finish();
         Ok((out, self.summary))
@@ -729,7 +920,10 @@ const LINE_HEADER: &[&str] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::{safe_cell, MinuteHistogram, RejectRow, RowRenderer, Summary, REJECT_HEADER};
+    use super::{
+        safe_cell, AuthRequest, Decision, MinuteHistogram, Outcome, Range, RejectRow, Reports,
+        RowBuffers, RowRenderer, RowSpans, Summary, REJECT_HEADER,
+    };
 
     /// The row as it must come out: what the renderer neutralises, neutralised.
     fn neutralized(row: &RejectRow) -> RejectRow {
@@ -768,6 +962,147 @@ mod tests {
             String::from_utf8(expected).unwrap(),
             String::from_utf8(serde_bytes).unwrap()
         );
+    }
+
+    /// The bundled sample fax requests, decided under the bundled default policy.
+    fn sample_decisions(ev: &crate::eval::Evaluator) -> Vec<(AuthRequest, Decision<'_>)> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let file = std::fs::File::open(root.join("fax/valley-fax-queue-2026-11-20.csv")).unwrap();
+        crate::fax::FaxReader::new(file, "fax.csv".into())
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|r| {
+                let d = ev.decide(&r);
+                (r, d)
+            })
+            .collect()
+    }
+
+    fn sample_evaluator() -> crate::eval::Evaluator {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+        let policy = crate::policy::load(&root.join("policies/default.toml")).unwrap();
+        let (e, p) = crate::roster::load(
+            &root.join("reference/eligibility.csv"),
+            &root.join("reference/providers.csv"),
+        )
+        .unwrap();
+        let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 20)
+            .and_then(|d| d.and_hms_opt(17, 0, 0))
+            .unwrap();
+        crate::eval::Evaluator::new(
+            std::sync::Arc::new(policy),
+            std::sync::Arc::new(e),
+            std::sync::Arc::new(p),
+            as_of,
+        )
+    }
+
+    #[test]
+    fn rows_rendered_side_by_side_are_the_rows_rendered_alone() {
+        let ev = sample_evaluator();
+        let decided = sample_decisions(&ev);
+        // Recycled buffers with old rows in them: they must come back empty.
+        let old = RowBuffers {
+            decisions: b"old decision\n".to_vec(),
+            retro: b"old retro\n".to_vec(),
+            lines: b"old line\n".to_vec(),
+            rejects: b"old reject\n".to_vec(),
+        };
+        let mut shared = RowRenderer::with_buffers(old);
+        let spans: Vec<RowSpans> = decided
+            .iter()
+            .map(|(r, d)| shared.render_into(r, d))
+            .collect();
+        let buffers = shared.take_buffers();
+        let mut ends = RowSpans::default();
+        let (mut retro_rows, mut line_rows) = (0, 0);
+        for ((r, d), at) in decided.iter().zip(&spans) {
+            let alone = RowRenderer::default().render(r, d);
+            let part = |b: &Vec<u8>, range: &Range<usize>| RowBuffers::part(b, range).to_vec();
+            assert_eq!(part(&buffers.decisions, &at.decision), alone.decision());
+            assert_eq!(part(&buffers.retro, &at.retro), alone.retro());
+            assert_eq!(part(&buffers.lines, &at.lines), alone.lines());
+            assert_eq!(part(&buffers.rejects, &at.reject), alone.reject());
+            // Each request's rows follow the previous request's, in every buffer.
+            assert_eq!(at.decision.start, ends.decision.end);
+            assert_eq!(at.retro.start, ends.retro.end);
+            assert_eq!(at.lines.start, ends.lines.end);
+            assert_eq!(at.reject.start, ends.reject.end);
+            ends = at.clone();
+            retro_rows += usize::from(!at.retro.is_empty());
+            line_rows += usize::from(!at.lines.is_empty());
+        }
+        assert_eq!(ends.decision.end, buffers.decisions.len());
+        assert_eq!(ends.retro.end, buffers.retro.len());
+        assert!(
+            retro_rows > 0 && line_rows > 0,
+            "the sample has retro and line rows"
+        );
+    }
+
+    #[test]
+    fn queued_rows_keep_input_order_around_rows_written_directly() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut reports = Reports::create(dir.path()).unwrap();
+        // Two worker splits: split 0 rendered requests 1 and 2, split 1 request 3.
+        let split0 = RowBuffers {
+            decisions: b"d1\nd2\n".to_vec(),
+            retro: Vec::new(),
+            lines: b"l1\nl2\n".to_vec(),
+            rejects: b"r1\nr2\n".to_vec(),
+        };
+        let split1 = RowBuffers {
+            decisions: b"d3\n".to_vec(),
+            retro: b"t3\n".to_vec(),
+            lines: Vec::new(),
+            rejects: Vec::new(),
+        };
+        let spans = |d: Range<usize>, t: Range<usize>, l: Range<usize>, r: Range<usize>| RowSpans {
+            decision: d,
+            retro: t,
+            lines: l,
+            reject: r,
+        };
+        reports.begin_chunk(vec![split0, split1]).unwrap();
+        reports
+            .queue_rows(0, Outcome::Approved, &spans(0..3, 0..0, 0..3, 0..3))
+            .unwrap();
+        // A transaction-level reject between requests 1 and 2 goes between their rows.
+        let direct = RejectRow {
+            source_file: "in.x12".into(),
+            source_kind: "x12".into(),
+            level: "transaction".into(),
+            position: "byte 9".into(),
+            request_id: String::new(),
+            code: "c".into(),
+            ack: String::new(),
+            reason: "bad".into(),
+        };
+        reports.reject_row(&direct).unwrap();
+        reports
+            .queue_rows(0, Outcome::Approved, &spans(3..6, 0..0, 3..6, 3..6))
+            .unwrap();
+        reports
+            .queue_rows(1, Outcome::Denied, &spans(0..3, 0..3, 0..0, 0..0))
+            .unwrap();
+        let back = reports.end_chunk().unwrap();
+        assert_eq!(back.len(), 2, "the buffers come back for reuse");
+        let (_, summary) = reports.commit().unwrap();
+        let read = |name: &str| {
+            let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
+            text.lines().skip(1).map(str::to_string).collect::<Vec<_>>()
+        };
+        assert_eq!(read("decisions.csv"), ["d1", "d2", "d3"]);
+        assert_eq!(read("approvals.csv"), ["d1", "d2"]);
+        assert_eq!(read("denials.csv"), ["d3"]);
+        assert_eq!(read("service_lines.csv"), ["l1", "l2"]);
+        assert_eq!(read("retro_missing_justification.csv"), ["t3"]);
+        assert_eq!(
+            read("rejects.csv"),
+            ["r1", "in.x12,x12,transaction,byte 9,,c,,bad", "r2"]
+        );
+        assert_eq!(summary.rejects_by_level.get("request"), Some(&2));
+        assert_eq!(summary.rejects_by_level.get("transaction"), Some(&1));
     }
 
     #[test]

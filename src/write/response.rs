@@ -6,7 +6,7 @@
 //! Counts (SE01, GE01, IEA01) are computed from what was written, never maintained by hand.
 
 use super::short::{decimal, Short};
-use super::AtomicFile;
+use super::{join_run, AtomicFile, Run};
 use crate::eval::Decision;
 use crate::model::{Entity, Transaction278};
 use crate::policy::Outcome;
@@ -14,6 +14,7 @@ use crate::x12::write::{LineEnding, SegmentWriter};
 use crate::x12::{Delimiters, Group, Interchange, Segment};
 use chrono::NaiveDateTime;
 use std::io::{self, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// Values a response needs beyond the request and its decision.
@@ -103,17 +104,20 @@ fn with_id<'s, 'i>(run: &'s [Segment<'i>], id: &'s str) -> impl Iterator<Item = 
     run.iter().filter(move |s| s.is(id))
 }
 
-/// Renders the 278 response transaction (ST…SE) for a decided request.
-pub fn render_response(
+/// Renders the 278 response transaction (ST…SE) for a decided request after what `buf`
+/// holds, and returns where it lies: a worker renders all its responses into one buffer,
+/// which the writer sends to the file in long writes.
+pub fn render_response_into(
+    buf: &mut Vec<u8>,
     t: &Transaction278<'_>,
     segs: &[Segment<'_>],
     d: &Decision,
     delims: Delimiters,
     ctx: &ResponseContext<'_>,
-) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(2048);
+) -> std::ops::Range<usize> {
+    let start = buf.len();
     let mut o = Out {
-        w: SegmentWriter::new(&mut buf, delims, LineEnding::Lf),
+        w: SegmentWriter::new(buf, delims, LineEnding::Lf),
     };
     let rejected_at = d.rejection.as_ref().map(|r| r.loop_id);
     let aaa = |o: &mut Out<'_>| {
@@ -331,7 +335,7 @@ pub fn render_response(
     let count_text = decimal(count, &mut count_text);
     o.seg("SE", &[count_text, ctx.st02]);
     drop(o);
-    buf
+    start..buf.len()
 }
 
 /// Control numbers of one run, deterministic for the same inputs and `--as-of`.
@@ -381,6 +385,10 @@ pub struct ResponseFile {
     created: NaiveDateTime,
     /// Response transactions written.
     pub transactions: u64,
+    /// The current chunk's response buffers (one per worker split); see [`Self::begin_chunk`].
+    chunk: Vec<Vec<u8>>,
+    /// Responses queued from `chunk`, not yet written.
+    open: Option<Run>,
 }
 
 impl ResponseFile {
@@ -392,6 +400,8 @@ impl ResponseFile {
             ic: None,
             created,
             transactions: 0,
+            chunk: Vec::new(),
+            open: None,
         }
     }
 
@@ -427,41 +437,91 @@ impl ResponseFile {
             .ok_or_else(|| io::Error::other("response file not open"))
     }
 
-    /// Writes one rendered response transaction (opening ISA/GS when needed).
-    pub fn transaction(&mut self, bytes: &[u8]) -> io::Result<()> {
+    /// The ISA and GS that must precede the next response transaction, if not yet written;
+    /// counts the transaction in its group.
+    fn head(&mut self) -> io::Result<Vec<u8>> {
         let created = self.created;
-        let Some(ic) = self.ic.take() else {
+        let Some(ic) = self.ic.as_mut() else {
             return Err(io::Error::other("response outside an interchange"));
         };
-        let mut ic = ic;
         let d = ic.input.header.delimiters;
         let mut head = Vec::new();
-        {
-            let mut w = SegmentWriter::new(&mut head, d, LineEnding::Lf);
-            if !ic.written {
-                let h = &ic.input.header;
-                super::reply_isa(&mut w, h, created, ic.control)?;
-                ic.written = true;
-            }
-            if let Some(g) = ic.group.as_mut() {
-                if !g.written {
-                    super::reply_gs(&mut w, "HI", &g.input, created, g.control, "005010X217")?;
-                    g.written = true;
-                    ic.groups += 1;
-                }
-                g.txns += 1;
-            }
+        let mut w = SegmentWriter::new(&mut head, d, LineEnding::Lf);
+        if !ic.written {
+            let h = &ic.input.header;
+            super::reply_isa(&mut w, h, created, ic.control)?;
+            ic.written = true;
         }
-        let out = self.writer()?;
-        out.write_all(&head)?;
-        out.write_all(bytes)?;
+        if let Some(g) = ic.group.as_mut() {
+            if !g.written {
+                super::reply_gs(&mut w, "HI", &g.input, created, g.control, "005010X217")?;
+                g.written = true;
+                ic.groups += 1;
+            }
+            g.txns += 1;
+        }
+        drop(w);
+        Ok(head)
+    }
+
+    /// Writes what must come before the next transaction: queued responses, then the
+    /// ISA and GS when not yet written.
+    fn before_transaction(&mut self) -> io::Result<()> {
+        let head = self.head()?;
+        if !head.is_empty() {
+            self.flush_open()?;
+            self.writer()?.write_all(&head)?;
+        }
         self.transactions += 1;
-        self.ic = Some(ic);
         Ok(())
+    }
+
+    /// Takes the response buffers of the chunk about to be written (one per worker split),
+    /// so that [`Self::queue_transaction`] can refer to them by index and range. Responses
+    /// still queued from the previous chunk are written first.
+    pub fn begin_chunk(&mut self, buffers: Vec<Vec<u8>>) -> io::Result<()> {
+        self.flush_open()?;
+        self.chunk = buffers;
+        Ok(())
+    }
+
+    /// Writes the response at `range` of the chunk's buffer `split` (opening ISA/GS when
+    /// needed). Responses that follow each other in one buffer are written together, at
+    /// the latest by [`Self::end_chunk`].
+    pub fn queue_transaction(&mut self, split: usize, range: Range<usize>) -> io::Result<()> {
+        self.before_transaction()?;
+        match join_run(&mut self.open, split, range) {
+            Some(done) => self.write_run(&done),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes every queued response and hands the chunk's buffers back (for reuse).
+    pub fn end_chunk(&mut self) -> io::Result<Vec<Vec<u8>>> {
+        self.flush_open()?;
+        Ok(std::mem::take(&mut self.chunk))
+    }
+
+    fn flush_open(&mut self) -> io::Result<()> {
+        match self.open.take() {
+            Some(run) => self.write_run(&run),
+            None => Ok(()),
+        }
+    }
+
+    fn write_run(&mut self, run: &Run) -> io::Result<()> {
+        if self.out.is_none() {
+            self.out = Some(AtomicFile::create(&self.path)?);
+        }
+        let (Some(out), Some(bytes)) = (self.out.as_mut(), run.bytes(&self.chunk)) else {
+            return Err(io::Error::other("queued response out of range"));
+        };
+        out.write_all(bytes)
     }
 
     /// The input group ended.
     pub fn end_group(&mut self) -> io::Result<()> {
+        self.flush_open()?;
         let Some(ic) = self.ic.as_mut() else {
             return Ok(());
         };
