@@ -29,9 +29,15 @@ fn pipeline(bytes: &[u8], ev: &Evaluator, write: bool) -> usize {
     let mut responses = Vec::new();
     let mut out = 0usize;
     while let Ok(Some(chunk)) = reader.next_chunk() {
-        // As in a run: each chunk's responses and rows go to fresh buffers, handed over whole.
-        std::hint::black_box((std::mem::take(&mut responses), renderer.take_buffers()));
-        for item in &chunk.items {
+        // As in a run: a chunk is decided in four splits, and each split's responses and
+        // rows fill buffers that earlier splits filled (a run recycles them once written).
+        let split_len = chunk.items.len().div_ceil(4).max(1);
+        for (i, item) in chunk.items.iter().enumerate() {
+            if i % split_len == 0 {
+                std::hint::black_box((&responses, &renderer));
+                responses.clear();
+                renderer = RowRenderer::with_buffers(renderer.take_buffers());
+            }
             let Item::Transaction(u) = item else { continue };
             if classify(u) != TxnClass::Review278 {
                 continue;
