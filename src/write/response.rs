@@ -133,20 +133,7 @@ pub fn render_response_into(
     let mut hl = 0u32;
     let mut next_hl = |parent: u32, code: &str, children: bool, o: &mut Out<'_>| -> u32 {
         hl += 1;
-        let (mut id, mut parent_id) = (Short::new(), Short::new());
-        let parent_id = match parent {
-            0 => "",
-            p => decimal(p, &mut parent_id),
-        };
-        o.seg(
-            "HL",
-            &[
-                decimal(hl, &mut id),
-                parent_id,
-                code,
-                if children { "1" } else { "0" },
-            ],
-        );
+        o.w.hl_in_place(hl, Some(parent).filter(|&p| p > 0), code, children);
         hl
     };
     let stop = ["HL", "NM1", "SE"];

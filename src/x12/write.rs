@@ -70,6 +70,33 @@ impl SegmentWriter<&mut Vec<u8>> {
         self.count_raw(raw, len);
     }
 
+    /// An HL segment (`HL*id*parent*level*children`), appended in place. Every value is
+    /// ours: numbers, a level code and `0`/`1`, all alphanumeric, and delimiters never are
+    /// (the ISA reader refuses them), so nothing needs cleaning. A response has five to
+    /// seven of these; through the general encoder each cost a table scan per byte.
+    pub fn hl_in_place(&mut self, id: u32, parent: Option<u32>, level: &str, children: bool) {
+        debug_assert!(level.bytes().all(|b| b.is_ascii_alphanumeric()));
+        let e = self.delims.element;
+        let out = &mut *self.out;
+        let start = out.len();
+        let mut digits = itoa::Buffer::new();
+        push_bytes(out, b"HL");
+        out.push(e);
+        push_bytes(out, digits.format(id).as_bytes());
+        out.push(e);
+        if let Some(p) = parent {
+            push_bytes(out, digits.format(p).as_bytes());
+        }
+        out.push(e);
+        push_bytes(out, level.as_bytes());
+        out.push(e);
+        out.push(if children { b'1' } else { b'0' });
+        out.push(self.delims.segment);
+        push_bytes(out, self.ending.bytes());
+        let len = out.len() - start;
+        self.count_segment("HL", len);
+    }
+
     fn encode_in_place(&mut self, id: &str, elements: &[&str], composite: bool) {
         // The vector's contents are moved out and back (three words), so the encoder can
         // borrow the writer's settings while it writes.
@@ -398,6 +425,43 @@ mod tests {
         drop(in_place);
         assert_eq!(bytes, general.into_inner().unwrap());
         assert!(bytes.ends_with(b"STX*1~\r\n"));
+    }
+
+    #[test]
+    fn hl_in_place_writes_and_counts_as_the_general_encoder() {
+        // Default delimiters, and a newline terminator with `|` and `^` separators.
+        let newline = Delimiters {
+            element: b'|',
+            component: b'^',
+            repetition: None,
+            segment: b'\n',
+        };
+        for d in [Delimiters::default(), newline] {
+            let mut general = SegmentWriter::new(Vec::new(), d, LineEnding::CrLf);
+            let mut bytes = Vec::new();
+            let mut fast = SegmentWriter::new(&mut bytes, d, LineEnding::CrLf);
+            let levels = [
+                (1, None, "20", true),
+                (2, Some(1), "21", true),
+                (12, Some(9), "EV", false),
+                (1_000_000, Some(4_294_967_295), "SS", false),
+            ];
+            for (id, parent, level, children) in levels {
+                let (id_text, parent_text) = (id.to_string(), parent.map(|p: u32| p.to_string()));
+                let els = [
+                    id_text.as_str(),
+                    parent_text.as_deref().unwrap_or(""),
+                    level,
+                    if children { "1" } else { "0" },
+                ];
+                general.segment("HL", &els).unwrap();
+                fast.hl_in_place(id, parent, level, children);
+                assert_eq!(fast.segments_since_st(), general.segments_since_st());
+                assert_eq!(fast.bytes_written(), general.bytes_written());
+            }
+            drop(fast);
+            assert_eq!(bytes, general.into_inner().unwrap());
+        }
     }
 
     #[test]
