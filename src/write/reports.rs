@@ -26,18 +26,20 @@ fn yn(b: bool) -> &'static str {
     }
 }
 
-/// Appends a quantity: whole numbers without a decimal point, others as Rust prints them.
+/// A quantity written as an integer: whole, not negative (nor -0), below 10^15.
+fn is_whole(x: f64) -> bool {
+    x.fract() == 0.0 && (0.0..1e15).contains(&x) && !(x == 0.0 && x.is_sign_negative())
+}
+
+/// Appends a quantity that is not [`is_whole`] (negative, huge or fractional) as Rust prints
+/// it, without a decimal point when it has no fraction.
 fn push_num(out: &mut String, x: f64) {
-    if x.fract() == 0.0 && (0.0..1e15).contains(&x) && !(x == 0.0 && x.is_sign_negative()) {
-        out.push_str(Short::new().number(x as u64).as_str());
+    use std::fmt::Write as _;
+    let _ = if x.fract() == 0.0 {
+        write!(out, "{x:.0}")
     } else {
-        use std::fmt::Write as _;
-        let _ = if x.fract() == 0.0 {
-            write!(out, "{x:.0}")
-        } else {
-            write!(out, "{x}")
-        };
-    }
+        write!(out, "{x}")
+    };
 }
 
 /// A row of rejects.csv: anything that kept a request from being decided as submitted.
@@ -409,22 +411,29 @@ impl RowRenderer {
     fn date(&mut self, d: Option<chrono::NaiveDate>) {
         match d {
             Some(d) => self.rows.formatted(Short::new().iso_date(d).as_bytes()),
-            None => self.plain(""),
+            None => self.rows.formatted(b""),
         }
     }
 
     fn time(&mut self, t: Option<chrono::NaiveDateTime>) {
         match t {
             Some(t) => self.rows.formatted(Short::new().iso_time(t).as_bytes()),
-            None => self.plain(""),
+            None => self.rows.formatted(b""),
         }
     }
 
     fn num(&mut self, v: Option<f64>) {
-        if let Some(x) = v {
-            push_num(&mut self.scratch, x);
+        match v {
+            None => self.rows.formatted(b""),
+            // Whole quantities, the usual case, straight into the row.
+            Some(x) if is_whole(x) => self
+                .rows
+                .formatted(Short::new().number(x as u64).as_bytes()),
+            Some(x) => {
+                push_num(&mut self.scratch, x);
+                self.scratch_cell(false)
+            }
         }
-        self.scratch_cell(false)
     }
 
     /// A list cell, `;`-joined.
@@ -1038,6 +1047,27 @@ mod tests {
             retro_rows > 0 && line_rows > 0,
             "the sample has retro and line rows"
         );
+    }
+
+    #[test]
+    fn quantities_are_written_as_before_whole_or_not() {
+        let mut r = RowRenderer::default();
+        let values = [
+            Some(3.0),
+            Some(0.0),
+            Some(2.5),
+            Some(-1.0),
+            Some(-0.0),
+            Some(1e16),
+            Some(999_999_999_999_999.0),
+            None,
+        ];
+        for v in values {
+            r.num(v);
+        }
+        r.end_row();
+        let row = String::from_utf8(r.rows.take()).unwrap();
+        assert_eq!(row, "3,0,2.5,-1,-0,10000000000000000,999999999999999,\n");
     }
 
     #[test]
