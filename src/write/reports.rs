@@ -7,7 +7,7 @@
 
 use super::cells::CsvRows;
 use super::short::Short;
-use super::{join_run, safe_cell, AtomicFile, Run};
+use super::{join_run, safe_cell, starts_like_formula, AtomicFile, Run};
 use crate::eval::Decision;
 use crate::policy::Outcome;
 use crate::request::AuthRequest;
@@ -388,8 +388,18 @@ impl RowRenderer {
         self.rows.cell(s.as_bytes());
     }
 
+    /// A cell from our own vocabulary (outcomes, categories, HCR01 codes, Y/N): words of
+    /// letters, digits and `_`, which never need quotes or neutralising.
+    fn code(&mut self, s: &'static str) {
+        self.rows.formatted(s.as_bytes());
+    }
+
     /// A cell from the input, neutralised if a spreadsheet would run it.
     fn text(&mut self, s: &str) {
+        // Most cells start harmlessly: no `Cow` to build and match for them.
+        if !starts_like_formula(s) {
+            return self.plain(s);
+        }
         match safe_cell(s) {
             Cow::Borrowed(b) => self.plain(b),
             Cow::Owned(o) => self.plain(&o),
@@ -456,7 +466,7 @@ impl RowRenderer {
         let rej = d.rejection.as_ref();
         self.text(&r.request_id);
         self.text(&r.provenance.file);
-        self.plain(r.provenance.kind.as_str());
+        self.code(r.provenance.kind.as_str());
         self.text(&r.provenance.reference);
         self.text(d.plan_id.as_deref().unwrap_or(""));
         self.text(&r.member_id);
@@ -483,10 +493,10 @@ impl RowRenderer {
                 .map(|p| p.npi.as_str())
                 .unwrap_or(""),
         );
-        self.plain(r.category.as_str());
-        self.plain(r.urgency.as_str());
-        self.plain(yn(d.expedited));
-        self.plain(yn(d.retro));
+        self.code(r.category.as_str());
+        self.code(r.urgency.as_str());
+        self.code(yn(d.expedited));
+        self.code(yn(d.retro));
         self.date(r.service_from);
         self.date(r.service_to);
         self.joined(r.procedure_codes.iter().map(String::as_str));
@@ -494,8 +504,8 @@ impl RowRenderer {
         self.num(r.units);
         self.time(Some(r.submitted_at));
         self.time(Some(d.decided_at));
-        self.plain(d.outcome.as_str());
-        self.plain(d.hcr01.unwrap_or(""));
+        self.code(d.outcome.as_str());
+        self.code(d.hcr01.unwrap_or(""));
         self.text(d.reason_code.unwrap_or(""));
         self.text(&d.reason_text);
         self.joined(d.rules_fired.iter().map(|f| f.id));
@@ -503,16 +513,16 @@ impl RowRenderer {
         self.date(d.valid_from);
         self.date(d.valid_to);
         self.time(d.due_by);
-        self.plain(yn(d.past_due));
+        self.code(yn(d.past_due));
         self.joined(d.missing_items.iter().copied());
-        self.plain(d.denial_category.map(|c| c.as_str()).unwrap_or(""));
+        self.code(d.denial_category.map(|c| c.as_str()).unwrap_or(""));
         self.text(d.appeal_path.unwrap_or(""));
-        self.plain(match d.imr_eligible {
+        self.code(match d.imr_eligible {
             Some(true) => "Y",
             Some(false) => "N",
             None => "",
         });
-        self.plain(yn(d.deemed));
+        self.code(yn(d.deemed));
         self.joined(d.flags.iter().copied());
         self.text(rej.map_or("", |x| x.loop_id));
         self.text(rej.map_or("", |x| x.reason));
@@ -548,8 +558,8 @@ impl RowRenderer {
                         .reopen_copy_of(decisions.get(decision.clone()), DECISION_HEADER.len());
                     s.rows
                         .formatted(Short::new().signed(rr.days_after_service).as_bytes());
-                    s.plain(yn(rr.urgency_indicated));
-                    s.plain(yn(rr.justification_present));
+                    s.code(yn(rr.urgency_indicated));
+                    s.code(yn(rr.justification_present));
                     s.text(rr.missing);
                     s.end_row();
                 }
@@ -568,11 +578,11 @@ impl RowRenderer {
                     s.num(req_line.units);
                     s.date(req_line.from);
                     s.date(req_line.to);
-                    s.plain(l.outcome.as_str());
-                    s.plain(l.hcr01.unwrap_or(""));
+                    s.code(l.outcome.as_str());
+                    s.code(l.hcr01.unwrap_or(""));
                     s.text(l.reason_code.unwrap_or(""));
                     s.num(l.approved_units);
-                    s.plain(d.outcome.as_str());
+                    s.code(d.outcome.as_str());
                     s.end_row();
                 }
             },
