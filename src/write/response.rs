@@ -206,8 +206,7 @@ pub fn render_response_into(
         }
         if d.rejection.is_none() {
             if let Some(h) = d.hcr01 {
-                let r = o.w.repeated(reasons);
-                o.w.segment_composite_in_place("HCR", &[h, cert, &r]);
+                o.w.hcr_in_place(h, cert, reasons);
             }
             if d.outcome == Outcome::Pended && !cert.is_empty() {
                 o.seg("REF", &["NT", cert]);
@@ -297,8 +296,7 @@ pub fn render_response_into(
                     None => (d.hcr01.filter(|h| *h != "A2"), reasons),
                 };
                 if let Some(h) = h {
-                    let r = o.w.repeated(lr);
-                    o.w.segment_composite_in_place("HCR", &[h, cert, &r]);
+                    o.w.hcr_in_place(h, cert, lr);
                 }
             }
             let run = loop_after(segs, line.position, &stop);

@@ -97,6 +97,38 @@ impl SegmentWriter<&mut Vec<u8>> {
         self.count_segment("HL", len);
     }
 
+    /// `HCR*action*certification*reasons`, appended in place: the same bytes as
+    /// [`Self::segment_composite_in_place`] with the reasons joined by [`Self::repeated`],
+    /// without building that joined value as a `String` first.
+    pub fn hcr_in_place(&mut self, action: &str, certification: &str, reasons: &[&str]) {
+        let mut out = std::mem::take(&mut *self.out);
+        let start = out.len();
+        let e = self.delims.element;
+        push_bytes(&mut out, b"HCR");
+        // Trailing empty elements are dropped: `keep` ends the last non-empty one.
+        let mut keep = out.len();
+        for value in [action, certification] {
+            out.push(e);
+            self.unsafe_in_composite
+                .copy_cleaned(value.as_bytes(), &mut out);
+            if !value.is_empty() {
+                keep = out.len();
+            }
+        }
+        out.push(e);
+        let joined = out.len();
+        self.push_repeated(reasons, &mut out);
+        if out.len() > joined {
+            keep = out.len();
+        }
+        out.truncate(keep);
+        out.push(self.delims.segment);
+        push_bytes(&mut out, self.ending.bytes());
+        let len = out.len() - start;
+        *self.out = out;
+        self.count_segment("HCR", len);
+    }
+
     fn encode_in_place(&mut self, id: &str, elements: &[&str], composite: bool) {
         // The vector's contents are moved out and back (three words), so the encoder can
         // borrow the writer's settings while it writes.
@@ -233,17 +265,22 @@ impl<W: Write> SegmentWriter<W> {
 
     /// A repeated value (cleaned), joined with the repetition separator when there is one.
     pub fn repeated(&self, parts: &[&str]) -> String {
-        let sep = self.delims.repetition;
         let mut buf = Vec::new();
+        self.push_repeated(parts, &mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    /// Appends [`Self::repeated`]'s bytes to `buf`.
+    fn push_repeated(&self, parts: &[&str], buf: &mut Vec<u8>) {
+        let sep = self.delims.repetition;
         for (i, p) in parts.iter().filter(|p| !p.is_empty()).enumerate() {
             match (i, sep) {
                 (0, _) => {}
                 (_, Some(r)) => buf.push(r),
                 (_, None) => break,
             }
-            self.clean_into(p, &mut buf);
+            self.clean_into(p, buf);
         }
-        String::from_utf8_lossy(&buf).into_owned()
     }
 
     /// Writes one segment. Elements are cleaned, except those passed through `raw_elements`
@@ -461,6 +498,58 @@ mod tests {
             }
             drop(fast);
             assert_eq!(bytes, general.into_inner().unwrap());
+        }
+    }
+
+    /// HCR written directly against the general composite encoder with `repeated`.
+    fn hcr_both_ways(
+        d: Delimiters,
+        action: &str,
+        cert: &str,
+        reasons: &[&str],
+    ) -> (Vec<u8>, Vec<u8>) {
+        let mut general = Vec::new();
+        let mut w = SegmentWriter::new(&mut general, d, LineEnding::Lf);
+        let joined = w.repeated(reasons);
+        w.segment_composite_in_place("HCR", &[action, cert, &joined]);
+        let (count, bytes) = (w.segments_since_st(), w.bytes_written());
+        drop(w);
+        let mut direct = Vec::new();
+        let mut w = SegmentWriter::new(&mut direct, d, LineEnding::Lf);
+        w.hcr_in_place(action, cert, reasons);
+        assert_eq!((w.segments_since_st(), w.bytes_written()), (count, bytes));
+        drop(w);
+        (direct, general)
+    }
+
+    #[test]
+    fn hcr_in_place_writes_what_the_composite_encoder_writes() {
+        let d = Delimiters::default();
+        let (direct, general) = hcr_both_ways(d, "A3", "UMB1F", &["CO", "", "N4"]);
+        assert_eq!(direct, b"HCR*A3*UMB1F*CO^N4~\n");
+        assert_eq!(direct, general);
+        // Trailing empty elements are dropped, inner ones kept.
+        assert_eq!(hcr_both_ways(d, "A1", "", &[]).0, b"HCR*A1~\n");
+        assert_eq!(hcr_both_ways(d, "A1", "", &["X"]).0, b"HCR*A1**X~\n");
+        // A reason that cleans down to nothing counts as empty.
+        assert_eq!(hcr_both_ways(d, "A1", "C", &[" "]).0, b"HCR*A1*C~\n");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hcr_in_place_matches_the_composite_encoder_on_any_values(
+            action in "[A1*:^~ \n]{0,3}",
+            cert in "[A1*:^~ \n]{0,3}",
+            reasons in proptest::collection::vec("[A1*:^~ \n]{0,3}", 0..4),
+            with_repetition in proptest::bool::ANY,
+        ) {
+            let mut d = Delimiters::default();
+            if !with_repetition {
+                d.repetition = None;
+            }
+            let reasons: Vec<&str> = reasons.iter().map(String::as_str).collect();
+            let (direct, general) = hcr_both_ways(d, &action, &cert, &reasons);
+            proptest::prop_assert_eq!(direct, general);
         }
     }
 
