@@ -17,11 +17,15 @@ use umbatch::eval::Evaluator;
 use umbatch::gen::{write_x12, X12GenOptions};
 use umbatch::model::{classify, read_278, TxnClass};
 use umbatch::request::from_278;
+use umbatch::run::BATCH;
 use umbatch::write::reports::RowRenderer;
 use umbatch::write::response::{render_response_into, ResponseContext};
-use umbatch::x12::{Item, ReaderOptions, Segment, X12Reader};
+use umbatch::x12::{Item, ReaderOptions, Segment, TransactionUnit, X12Reader};
 
 /// Reads and decides every request; with `write`, also renders responses and report rows.
+/// As in a run: transactions go through each step in batches of `BATCH`, and a chunk is
+/// decided in four splits whose responses and rows fill buffers that earlier splits filled
+/// (a run recycles them once written).
 fn pipeline(bytes: &[u8], ev: &Evaluator, write: bool) -> usize {
     let file: Arc<str> = Arc::from("bench.x12");
     let mut reader = X12Reader::new(bytes, Arc::clone(&file), ReaderOptions::default());
@@ -29,44 +33,66 @@ fn pipeline(bytes: &[u8], ev: &Evaluator, write: bool) -> usize {
     let mut responses = Vec::new();
     let mut out = 0usize;
     while let Ok(Some(chunk)) = reader.next_chunk() {
-        // As in a run: a chunk is decided in four splits, and each split's responses and
-        // rows fill buffers that earlier splits filled (a run recycles them once written).
-        let split_len = chunk.items.len().div_ceil(4).max(1);
-        for (i, item) in chunk.items.iter().enumerate() {
-            if i % split_len == 0 {
+        let units: Vec<&TransactionUnit> = chunk
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Transaction(u) if classify(u) == TxnClass::Review278 => Some(u),
+                _ => None,
+            })
+            .collect();
+        let batches_per_split = units.len().div_ceil(BATCH).div_ceil(4).max(1);
+        for (i, batch) in units.chunks(BATCH).enumerate() {
+            if i % batches_per_split == 0 {
                 std::hint::black_box((&responses, &renderer));
                 responses.clear();
                 renderer = RowRenderer::with_buffers(renderer.take_buffers());
             }
-            let Item::Transaction(u) = item else { continue };
-            if classify(u) != TxnClass::Review278 {
+            let segs: Vec<Vec<Segment<'_>>> =
+                batch.iter().map(|u| u.segments(&chunk).collect()).collect();
+            let built: Vec<_> = segs
+                .iter()
+                .zip(batch)
+                .map(|(s, u)| read_278(s, &context(&file, u)))
+                .collect();
+            let requests: Vec<_> = built
+                .iter()
+                .zip(batch)
+                .map(|(b, u)| {
+                    let group = u.group.as_ref().map(|g| g.control_number.as_str());
+                    let ic = &u.interchange.header.control_number;
+                    let t = b.transaction.as_ref()?;
+                    from_278(t, &file, ic, group.unwrap_or(""), u.offset)
+                })
+                .collect();
+            let decisions: Vec<_> = requests
+                .iter()
+                .map(|r| r.as_ref().map(|r| ev.decide(r)))
+                .collect();
+            out += decisions
+                .iter()
+                .flatten()
+                .map(|d| d.rules_fired.len())
+                .sum::<usize>();
+            if !write {
                 continue;
             }
-            let segs: Vec<Segment<'_>> = u.segments(&chunk).collect();
-            let built = read_278(&segs, &context(&file, u));
-            let Some(t) = built.transaction.as_ref() else {
-                continue;
-            };
-            let g = u
-                .group
-                .as_ref()
-                .map(|g| g.control_number.as_str())
-                .unwrap_or("");
-            let Some(req) = from_278(t, &file, &u.interchange.header.control_number, g, u.offset)
-            else {
-                continue;
-            };
-            let d = ev.decide(&req);
-            out += d.rules_fired.len();
-            if write {
+            for (((b, s), u), d) in built.iter().zip(&segs).zip(batch).zip(&decisions) {
+                let (Some(t), Some(d)) = (b.transaction.as_ref(), d) else {
+                    continue;
+                };
                 let ctx = ResponseContext {
                     st02: &u.control_number,
                     created: ev.as_of(),
                     umo_trace_originator: "9UMBATCH01",
                 };
                 let delims = u.interchange.header.delimiters;
-                out += render_response_into(&mut responses, t, &segs, &d, delims, &ctx).len();
-                std::hint::black_box(renderer.render_into(&req, &d));
+                out += render_response_into(&mut responses, t, s, d, delims, &ctx).len();
+            }
+            for (r, d) in requests.iter().zip(&decisions) {
+                if let (Some(r), Some(d)) = (r, d) {
+                    std::hint::black_box(renderer.render_into(r, d));
+                }
             }
         }
     }

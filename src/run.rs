@@ -295,15 +295,35 @@ impl WorkerOut {
     }
 }
 
-fn process_unit(
-    file: &Arc<str>,
-    stem: &str,
-    chunk: &Chunk,
-    unit: &TransactionUnit,
-    ev: &Evaluator,
-    out: &mut WorkerOut,
-) -> TxnResult {
-    let reject = |ack: Option<TxnAck>, d: Option<&Diagnostic>| TxnResult::Rejected {
+/// Transactions taken through each step together: all are read, then all decided, then all
+/// rendered. Going step by step keeps each step's code in the instruction cache for the whole
+/// batch (the steps together are far larger than it); a batch's models stay small enough
+/// for the data caches. 16 measured best (pipeline bench: 170 ms -> 142 ms for 20k).
+pub const BATCH: usize = 16;
+
+/// A transaction of a batch between steps: settled early, or going on with what the step
+/// before made of it.
+// A batch holds `BATCH` of these for a moment: their size does not matter, and boxing the
+// result would cost an allocation per settled transaction.
+#[allow(clippy::large_enum_variant)]
+enum InFlight<T> {
+    /// Rejected or passed over before a decision: its result.
+    Settled(TxnResult),
+    /// Still going.
+    Going(T),
+}
+
+/// A transaction read and mapped to a request.
+struct Mapped<'s> {
+    unit: &'s TransactionUnit,
+    ack: TxnAck,
+    transaction: Box<crate::model::Transaction278<'s>>,
+    request: Box<AuthRequest>,
+}
+
+/// The result of a transaction that is not decided: rejected with the first error.
+fn rejected(ack: Option<TxnAck>, d: Option<&Diagnostic>) -> TxnResult {
+    TxnResult::Rejected {
         ack,
         reason: d
             .map(|d| d.message.clone())
@@ -313,9 +333,14 @@ fn process_unit(
             .and_then(|d| d.ack.as_ref())
             .map(|a| a.to_string())
             .unwrap_or_default(),
-    };
+    }
+}
+
+/// The result of a transaction settled before its segments are read (rejected interchange,
+/// not a 278 request), or `None` when it is to be read.
+fn settled_early(unit: &TransactionUnit) -> Option<TxnResult> {
     if unit.interchange.rejected.is_some() {
-        return TxnResult::Rejected {
+        return Some(TxnResult::Rejected {
             ack: None,
             reason: "the interchange header (ISA) is in error; nothing in it is processed".into(),
             code: "interchange-rejected".into(),
@@ -324,85 +349,143 @@ fn process_unit(
                 .rejected
                 .map(|n| format!("TA1 {n}"))
                 .unwrap_or_default(),
-        };
+        });
     }
     match classify(unit) {
-        TxnClass::Other => {
-            return TxnResult::PassedOver {
-                ack: None,
-                reason: format!(
-                    "not a 278 X217 request (ST01 `{}`, version `{}`): passed over",
-                    unit.set_id,
-                    unit.version()
-                ),
-            }
-        }
-        TxnClass::Ack999 => {
-            return TxnResult::PassedOver {
-                ack: None,
-                reason: "a 999 acknowledgment: read, never acknowledged, not decided".into(),
-            }
-        }
-        TxnClass::Review278 => {}
+        TxnClass::Other => Some(TxnResult::PassedOver {
+            ack: None,
+            reason: format!(
+                "not a 278 X217 request (ST01 `{}`, version `{}`): passed over",
+                unit.set_id,
+                unit.version()
+            ),
+        }),
+        TxnClass::Ack999 => Some(TxnResult::PassedOver {
+            ack: None,
+            reason: "a 999 acknowledgment: read, never acknowledged, not decided".into(),
+        }),
+        TxnClass::Review278 => None,
     }
-    let segs: Vec<Segment<'_>> = if unit.range.is_empty() {
-        Vec::new()
-    } else {
-        unit.segments(chunk).collect()
-    };
-    let (diags, decoded) = decode_278(file, unit, &segs);
+}
+
+/// Reads, validates and maps one transaction of a batch.
+fn read_unit<'s>(
+    file: &'s Arc<str>,
+    stem: &str,
+    unit: &'s TransactionUnit,
+    segs: &'s [Segment<'_>],
+) -> InFlight<Mapped<'s>> {
+    if let Some(result) = settled_early(unit) {
+        return InFlight::Settled(result);
+    }
+    let (diags, decoded) = decode_278(file, unit, segs);
     let ack = TxnAck::from_diagnostics(unit, &diags);
-    let (t, mut request) = match decoded {
-        Decoded::Rejected => return reject(Some(ack), first_error(&diags)),
+    let (transaction, mut request) = match decoded {
+        Decoded::Rejected => {
+            return InFlight::Settled(rejected(Some(ack), first_error(&diags)));
+        }
         Decoded::NotDecided { reason } => {
-            return TxnResult::PassedOver {
+            return InFlight::Settled(TxnResult::PassedOver {
                 ack: Some(ack),
                 reason,
-            }
+            })
         }
         Decoded::Request {
             transaction,
             request,
         } => (transaction, request),
     };
-    let group = unit
-        .group
-        .as_ref()
-        .map(|g| g.control_number.as_str())
-        .unwrap_or("");
     // Ids use the run-unique stem, so two inputs named alike in different folders never share
     // one; the mapping already used the file's own stem, which is the usual case.
     let has_stem = request.request_id.starts_with(stem)
         && request.request_id.as_bytes().get(stem.len()) == Some(&b':');
     if !has_stem {
+        let group = unit
+            .group
+            .as_ref()
+            .map(|g| g.control_number.as_str())
+            .unwrap_or("");
         request.request_id = format!(
             "{stem}:{}:{group}:{}",
             unit.interchange.header.control_number, unit.control_number
         );
     }
-    let decision = ev.decide(&request);
-    let ctx = ResponseContext {
-        st02: &unit.control_number,
-        created: ev.as_of(),
-        umo_trace_originator: "9UMBATCH01",
-    };
-    // Rendered into memory: nothing here can fail.
-    let response = render_response_into(
-        &mut out.responses,
-        &t,
-        &segs,
-        &decision,
-        unit.interchange.header.delimiters,
-        &ctx,
-    );
-    let rows = out.rows.render_into(&request, &decision);
-    out.summary.add(&request, &decision);
-    TxnResult::Decided {
+    InFlight::Going(Mapped {
+        unit,
         ack,
-        outcome: decision.outcome,
-        certificate: decision.certification_number,
-        response,
-        rows,
+        transaction,
+        request,
+    })
+}
+
+/// Reads, decides and renders a batch of a chunk's transactions (see [`BATCH`]), appending
+/// one result per transaction to `results`, in order.
+fn process_batch(
+    file: &Arc<str>,
+    stem: &str,
+    chunk: &Chunk,
+    batch: &[&TransactionUnit],
+    ev: &Evaluator,
+    out: &mut WorkerOut,
+    results: &mut Vec<TxnResult>,
+) {
+    let segs: Vec<Vec<Segment<'_>>> = batch
+        .iter()
+        .map(|u| {
+            if u.range.is_empty() || settled_early(u).is_some() {
+                Vec::new()
+            } else {
+                u.segments(chunk).collect()
+            }
+        })
+        .collect();
+    let mapped: Vec<InFlight<Mapped<'_>>> = batch
+        .iter()
+        .zip(&segs)
+        .map(|(u, s)| read_unit(file, stem, u, s))
+        .collect();
+    let decided: Vec<InFlight<(Mapped<'_>, Decision<'_>)>> = mapped
+        .into_iter()
+        .map(|f| match f {
+            InFlight::Going(m) => {
+                let d = ev.decide(&m.request);
+                InFlight::Going((m, d))
+            }
+            InFlight::Settled(r) => InFlight::Settled(r),
+        })
+        .collect();
+    // Rendered into memory: nothing here can fail.
+    let responses: Vec<std::ops::Range<usize>> = decided
+        .iter()
+        .zip(&segs)
+        .map(|(f, segs)| match f {
+            InFlight::Going((m, d)) => {
+                let ctx = ResponseContext {
+                    st02: &m.unit.control_number,
+                    created: ev.as_of(),
+                    umo_trace_originator: "9UMBATCH01",
+                };
+                let delims = m.unit.interchange.header.delimiters;
+                render_response_into(&mut out.responses, &m.transaction, segs, d, delims, &ctx)
+            }
+            InFlight::Settled(_) => 0..0,
+        })
+        .collect();
+    for (f, response) in decided.into_iter().zip(responses) {
+        match f {
+            InFlight::Going((m, d)) => {
+                let rows = out.rows.render_into(&m.request, &d);
+                out.summary.add(&m.request, &d);
+                results.push(TxnResult::Decided {
+                    ack: m.ack,
+                    outcome: d.outcome,
+                    certificate: d.certification_number,
+                    response,
+                    rows,
+                });
+            }
+            InFlight::Settled(result) => results.push(result),
+        }
     }
 }
 
@@ -647,14 +730,15 @@ fn decide_chunk(
     // A few large splits, not the dozens that stealing would cut: each split's responses
     // and rows are written in one piece, and its buffers are recycled whole. Two chunks are
     // decided at once, so four splits each keep both workers busy.
-    let min_len = units.len().div_ceil(SPLITS_PER_CHUNK).max(1);
+    let batches = units.len().div_ceil(BATCH);
+    let min_len = batches.div_ceil(SPLITS_PER_CHUNK).max(1);
     units
-        .par_iter()
+        .par_chunks(BATCH)
         .with_min_len(min_len)
         .fold(
             || (Vec::new(), recycled.worker()),
-            |(mut v, mut w), u| {
-                v.push(process_unit(name, stem, chunk, u, ev, &mut w));
+            |(mut v, mut w), batch| {
+                process_batch(name, stem, chunk, batch, ev, &mut w, &mut v);
                 (v, w)
             },
         )
@@ -889,9 +973,11 @@ fn process_x12(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
         let mut reader = X12Reader::new(&mut hashing, Arc::clone(&name), opts);
         while let Some(chunk) = reader.next_chunk()? {
             let mut w = recycled.worker();
-            let results = chunk_units(&chunk)
-                .map(|u| process_unit(&name, &stem, &chunk, u, ev, &mut w))
-                .collect();
+            let units: Vec<&TransactionUnit> = chunk_units(&chunk).collect();
+            let mut results = Vec::with_capacity(units.len());
+            for batch in units.chunks(BATCH) {
+                process_batch(&name, &stem, &chunk, batch, ev, &mut w, &mut results);
+            }
             let (split, summary) = w.finish(results);
             out.write(c, &chunk, ChunkResults::from([split]), summary)?;
             reader.recycle(chunk);
@@ -1411,7 +1497,89 @@ pub fn run(cfg: &RunConfig) -> Result<RunSummary, RunError> {
 
 #[cfg(test)]
 mod tests {
-    use super::Certificates;
+    use super::{process_batch, Certificates, TxnResult, WorkerOut, BATCH};
+    use crate::x12::{Item, ReaderOptions, TransactionUnit, X12Reader};
+    use std::sync::Arc;
+
+    /// What a result says, with the bytes it points to, comparable across runs.
+    fn described(r: &TxnResult, out: &WorkerOut) -> String {
+        match r {
+            TxnResult::Decided {
+                outcome, response, ..
+            } => format!(
+                "decided {} {}",
+                outcome.as_str(),
+                String::from_utf8_lossy(out.responses.get(response.clone()).unwrap())
+            ),
+            TxnResult::Rejected { code, .. } => format!("rejected {code}"),
+            TxnResult::PassedOver { reason, .. } => format!("passed over: {reason}"),
+        }
+    }
+
+    #[test]
+    fn batches_of_any_size_give_one_result_per_transaction_in_order() {
+        let mut bytes = Vec::new();
+        crate::gen::write_x12(
+            &mut bytes,
+            &crate::gen::X12GenOptions {
+                transactions: 2 * BATCH as u64 + 5,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        // Among good requests: a transaction that is not a 278, and one with a broken HL
+        // tree (rejected), inside what will be the first and second batches.
+        let text = String::from_utf8(bytes).unwrap();
+        let text = text.replacen("ST*278*0004*005010X217", "ST*837*0004*005010X222A1", 1);
+        let bad_at = text.match_indices("HL*3*2*22*1").nth(BATCH + 2).unwrap().0;
+        let text = format!("{}HL*3*9*22*1{}", &text[..bad_at], &text[bad_at + 11..]);
+        let file: Arc<str> = Arc::from("batches.x12");
+        let opts = ReaderOptions {
+            chunk_bytes: 1 << 30,
+            ..ReaderOptions::default()
+        };
+        let mut reader = X12Reader::new(text.as_bytes(), Arc::clone(&file), opts);
+        let chunk = reader.next_chunk().unwrap().unwrap();
+        let units: Vec<&TransactionUnit> = chunk
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Transaction(u) => Some(u),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(units.len(), 2 * BATCH + 5);
+        let ev = crate::test_support::sample_evaluator();
+        let run = |size: usize| {
+            let mut out = WorkerOut::default();
+            let mut results = Vec::new();
+            for batch in units.chunks(size) {
+                process_batch(&file, "batches", &chunk, batch, &ev, &mut out, &mut results);
+            }
+            results
+                .iter()
+                .map(|r| described(r, &out))
+                .collect::<Vec<_>>()
+        };
+        let one_by_one = run(1);
+        assert_eq!(one_by_one.len(), units.len());
+        assert!(one_by_one[3].starts_with("passed over: not a 278 X217 request"));
+        assert!(
+            one_by_one[BATCH + 2].starts_with("rejected "),
+            "{}",
+            one_by_one[BATCH + 2]
+        );
+        assert_eq!(
+            one_by_one
+                .iter()
+                .filter(|d| d.starts_with("decided "))
+                .count(),
+            units.len() - 2
+        );
+        for size in [3, BATCH, units.len()] {
+            assert_eq!(run(size), one_by_one, "batches of {size}");
+        }
+    }
 
     #[test]
     fn certificates_notice_a_repeat_by_hash_or_whole_number() {

@@ -997,28 +997,9 @@ mod tests {
             .collect()
     }
 
-    fn sample_evaluator() -> crate::eval::Evaluator {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-        let policy = crate::policy::load(&root.join("policies/default.toml")).unwrap();
-        let (e, p) = crate::roster::load(
-            &root.join("reference/eligibility.csv"),
-            &root.join("reference/providers.csv"),
-        )
-        .unwrap();
-        let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 20)
-            .and_then(|d| d.and_hms_opt(17, 0, 0))
-            .unwrap();
-        crate::eval::Evaluator::new(
-            std::sync::Arc::new(policy),
-            std::sync::Arc::new(e),
-            std::sync::Arc::new(p),
-            as_of,
-        )
-    }
-
     #[test]
     fn rows_rendered_side_by_side_are_the_rows_rendered_alone() {
-        let ev = sample_evaluator();
+        let ev = crate::test_support::sample_evaluator();
         let decided = sample_decisions(&ev);
         // Recycled buffers with old rows in them: they must come back empty.
         let old = RowBuffers {
