@@ -35,12 +35,10 @@ fn read_and_model(bytes: &[u8]) -> usize {
     let file: Arc<str> = Arc::from("bench");
     let mut reader = X12Reader::new(bytes, Arc::clone(&file), ReaderOptions::default());
     let mut models = 0;
-    let mut segments: Vec<Segment<'_>> = Vec::new();
     while let Ok(Some(chunk)) = reader.next_chunk() {
         for item in &chunk.items {
             if let Item::Transaction(u) = item {
                 if classify(u) == TxnClass::Review278 {
-                    segments.clear();
                     let segs: Vec<Segment<'_>> = u.segments(&chunk).collect();
                     let built = read_278(&segs, &context(&file, u));
                     if built.transaction.is_some() && built.diagnostics.is_empty() {
