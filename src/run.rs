@@ -16,9 +16,7 @@ use crate::model::{classify, TxnClass};
 use crate::policy::Outcome;
 use crate::request::{file_stem, AuthRequest};
 use crate::write::ack::{AckFile, TxnAck};
-use crate::write::reports::{
-    RejectRow, Rendered, Reports, RowBuffers, RowRenderer, RowSpans, Summary,
-};
+use crate::write::reports::{RejectRow, Reports, RowBuffers, RowRenderer, RowSpans, Summary};
 use crate::write::response::{render_response_into, ControlNumbers, ResponseContext, ResponseFile};
 use crate::write::{
     create_private_dir, create_private_file, AtomicFile, Committed, PARTIAL_SUFFIX,
@@ -1111,59 +1109,81 @@ fn process_fax(c: &mut Ctx<'_>, path: &Path, rep: &mut InputReport) -> io::Resul
                 break;
             }
             let ev = &c.cfg.evaluator;
-            type Done<'e> = (AuthRequest, Decision<'e>, Rendered);
-            let decided: Vec<Result<Done<'_>, crate::fax::RowReject>> = c.pool.install(|| {
+            // As for X12: a few splits, each rendering its rows into its own buffers, which
+            // the writer sends to the reports in long runs.
+            let min_len = batch.len().div_ceil(SPLITS_PER_CHUNK).max(1);
+            let (splits, summary) = c.pool.install(|| {
                 batch
                     .into_par_iter()
-                    .map_init(RowRenderer::default, |rr, r| {
-                        r.map(|mut req| {
-                            if stem != reader_stem {
-                                let fax_id = req
-                                    .request_id
-                                    .get(reader_stem.len() + 1..)
-                                    .unwrap_or("")
-                                    .to_string();
-                                req.request_id = format!("{stem}:{fax_id}");
-                            }
-                            let d = ev.decide(&req);
-                            let rows = rr.render(&req, &d);
-                            (req, d, rows)
-                        })
+                    .with_min_len(min_len)
+                    .fold(
+                        || (Vec::new(), WorkerOut::default()),
+                        |(mut v, mut w), r| {
+                            v.push(r.map(|mut req| {
+                                if stem != reader_stem {
+                                    let fax_id =
+                                        req.request_id.get(reader_stem.len() + 1..).unwrap_or("");
+                                    req.request_id = format!("{stem}:{fax_id}");
+                                }
+                                let d = ev.decide(&req);
+                                let rows = w.rows.render_into(&req, &d);
+                                w.summary.add(&req, &d);
+                                (d.outcome, d.certification_number, rows)
+                            }));
+                            (v, w)
+                        },
+                    )
+                    .map(|(v, mut w)| {
+                        let split = (v, w.rows.take_buffers());
+                        (std::collections::LinkedList::from([split]), w.summary)
                     })
-                    .collect()
+                    .reduce(
+                        || (std::collections::LinkedList::new(), Summary::default()),
+                        |(mut a, mut sa), (mut b, sb)| {
+                            a.append(&mut b);
+                            sa.merge(sb);
+                            (a, sa)
+                        },
+                    )
             });
-            for r in decided {
-                match r {
-                    Ok(done) => {
-                        let (req, d, rows) = done;
-                        c.certificate(d.certification_number.as_deref())?;
-                        c.reports.write_rendered(&req, &d, &rows)?;
-                        rep.decided += 1;
-                        count_outcome(&mut rep.outcomes, d.outcome.as_str());
-                    }
-                    Err(rej) => {
-                        rep.rejected_rows += 1;
-                        if verbose {
-                            eprintln!("umbatch: {name}: row {}: {}", rej.row, rej.reason);
+            let (lists, buffers): (Vec<_>, Vec<_>) = splits.into_iter().unzip();
+            c.reports.begin_chunk(buffers)?;
+            for (split, list) in lists.into_iter().enumerate() {
+                for r in list {
+                    match r {
+                        Ok((outcome, certificate, spans)) => {
+                            c.certificate(certificate.as_deref())?;
+                            c.reports.queue_rows(split, outcome, &spans)?;
+                            rep.decided += 1;
+                            count_outcome(&mut rep.outcomes, outcome.as_str());
                         }
-                        let mut row = reject_row(
-                            "fax",
-                            &name,
-                            "row",
-                            format!("row {}", rej.row),
-                            "fax-row",
-                            String::new(),
-                            rej.reason,
-                        );
-                        row.request_id = if rej.fax_id.is_empty() {
-                            String::new()
-                        } else {
-                            format!("{stem}:{}", rej.fax_id)
-                        };
-                        c.reports.reject_row(&row)?;
+                        Err(rej) => {
+                            rep.rejected_rows += 1;
+                            if verbose {
+                                eprintln!("umbatch: {name}: row {}: {}", rej.row, rej.reason);
+                            }
+                            let mut row = reject_row(
+                                "fax",
+                                &name,
+                                "row",
+                                format!("row {}", rej.row),
+                                "fax-row",
+                                String::new(),
+                                rej.reason,
+                            );
+                            row.request_id = if rej.fax_id.is_empty() {
+                                String::new()
+                            } else {
+                                format!("{stem}:{}", rej.fax_id)
+                            };
+                            c.reports.reject_row(&row)?;
+                        }
                     }
                 }
             }
+            c.reports.end_chunk()?;
+            // Counted once its rows are written, as for X12.
+            c.reports.summary.merge(summary);
             c.progress(rows.byte_position());
         }
     }

@@ -314,33 +314,6 @@ impl RowBuffers {
             b.clear();
         }
     }
-
-    fn part<'b>(buf: &'b [u8], at: &Range<usize>) -> &'b [u8] {
-        buf.get(at.clone()).unwrap_or_default()
-    }
-}
-
-/// The report rows of one decided request on their own (the fax path renders a batch and
-/// writes it row by row).
-#[derive(Debug, Default, Clone)]
-pub struct Rendered {
-    buffers: RowBuffers,
-    spans: RowSpans,
-}
-
-impl Rendered {
-    fn decision(&self) -> &[u8] {
-        RowBuffers::part(&self.buffers.decisions, &self.spans.decision)
-    }
-    fn retro(&self) -> &[u8] {
-        RowBuffers::part(&self.buffers.retro, &self.spans.retro)
-    }
-    fn lines(&self) -> &[u8] {
-        RowBuffers::part(&self.buffers.lines, &self.spans.lines)
-    }
-    fn reject(&self) -> &[u8] {
-        RowBuffers::part(&self.buffers.rejects, &self.spans.reject)
-    }
 }
 
 /// A reusable CSV row renderer (one per worker thread). Cells go straight from the request
@@ -637,15 +610,6 @@ impl RowRenderer {
             rejects: self.rejects.take(),
         }
     }
-
-    /// Renders every report row of a decided request on their own.
-    pub fn render(&mut self, r: &AuthRequest, d: &Decision) -> Rendered {
-        let spans = self.render_into(r, d);
-        Rendered {
-            buffers: self.take_buffers(),
-            spans,
-        }
-    }
 }
 
 impl RejectRow {
@@ -736,34 +700,6 @@ impl Reports {
             Some(f) => f.write_all(bytes),
             None => Err(io::Error::other("report file missing")),
         }
-    }
-
-    /// Writes the pre-rendered rows of one decided request and counts it in the summary.
-    pub fn write_rendered(
-        &mut self,
-        r: &AuthRequest,
-        d: &Decision,
-        rows: &Rendered,
-    ) -> io::Result<()> {
-        self.write_rows(d.outcome, rows)?;
-        self.summary.add(r, d);
-        Ok(())
-    }
-
-    /// Writes the pre-rendered rows of one decided request; the caller counts it (workers
-    /// fill partial summaries that are merged with [`Summary::merge`]).
-    pub fn write_rows(&mut self, outcome: Outcome, rows: &Rendered) -> io::Result<()> {
-        self.put(DECISIONS, rows.decision())?;
-        if let Some(t) = outcome_report(outcome) {
-            self.put(t, rows.decision())?;
-        }
-        if !rows.reject().is_empty() {
-            bump(&mut self.summary.rejects_by_level, "request");
-            self.put(REJECTS, rows.reject())?;
-        }
-        self.put(RETRO, rows.retro())?;
-        self.put(LINES, rows.lines())?;
-        Ok(())
     }
 
     /// Takes the row buffers of the chunk about to be written (one per worker split), so
@@ -1017,12 +953,15 @@ mod tests {
         let mut ends = RowSpans::default();
         let (mut retro_rows, mut line_rows) = (0, 0);
         for ((r, d), at) in decided.iter().zip(&spans) {
-            let alone = RowRenderer::default().render(r, d);
-            let part = |b: &Vec<u8>, range: &Range<usize>| RowBuffers::part(b, range).to_vec();
-            assert_eq!(part(&buffers.decisions, &at.decision), alone.decision());
-            assert_eq!(part(&buffers.retro, &at.retro), alone.retro());
-            assert_eq!(part(&buffers.lines, &at.lines), alone.lines());
-            assert_eq!(part(&buffers.rejects, &at.reject), alone.reject());
+            let mut single = RowRenderer::default();
+            let one = single.render_into(r, d);
+            let alone = single.take_buffers();
+            let part = |b: &Vec<u8>, range: &Range<usize>| b.get(range.clone()).unwrap().to_vec();
+            assert_eq!(part(&buffers.decisions, &at.decision), alone.decisions);
+            assert_eq!(part(&buffers.retro, &at.retro), alone.retro);
+            assert_eq!(part(&buffers.lines, &at.lines), alone.lines);
+            assert_eq!(part(&buffers.rejects, &at.reject), alone.rejects);
+            assert_eq!(one.decision, 0..alone.decisions.len());
             // Each request's rows follow the previous request's, in every buffer.
             assert_eq!(at.decision.start, ends.decision.end);
             assert_eq!(at.retro.start, ends.retro.end);
