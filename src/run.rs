@@ -236,7 +236,7 @@ type Buffers = (Vec<u8>, RowBuffers);
 
 /// Output buffers the writer has finished with, for the next splits to fill: they keep the
 /// capacity they grew to, so a split's output is not copied again and again as its buffers
-/// grow from empty, and they are not freed by a thread other than the one that made them.
+/// grow from empty, and the writer thread does not free what the workers allocated.
 #[derive(Default)]
 struct Recycled {
     free: std::sync::Mutex<Vec<Buffers>>,
@@ -366,16 +366,13 @@ fn settled_early(unit: &TransactionUnit) -> Option<TxnResult> {
     }
 }
 
-/// Reads, validates and maps one transaction of a batch.
+/// Reads, validates and maps one transaction of a batch (not [`settled_early`]).
 fn read_unit<'s>(
     file: &'s Arc<str>,
     stem: &str,
     unit: &'s TransactionUnit,
     segs: &'s [Segment<'_>],
 ) -> InFlight<Mapped<'s>> {
-    if let Some(result) = settled_early(unit) {
-        return InFlight::Settled(result);
-    }
     let (diags, decoded) = decode_278(file, unit, segs);
     let ack = TxnAck::from_diagnostics(unit, &diags);
     let (transaction, mut request) = match decoded {
@@ -427,20 +424,22 @@ fn process_batch(
     out: &mut WorkerOut,
     results: &mut Vec<TxnResult>,
 ) {
-    let segs: Vec<Vec<Segment<'_>>> = batch
+    let (early, segs): (Vec<Option<TxnResult>>, Vec<Vec<Segment<'_>>>) = batch
         .iter()
-        .map(|u| {
-            if u.range.is_empty() || settled_early(u).is_some() {
-                Vec::new()
-            } else {
-                u.segments(chunk).collect()
-            }
+        .map(|u| match settled_early(u) {
+            Some(result) => (Some(result), Vec::new()),
+            None if u.range.is_empty() => (None, Vec::new()),
+            None => (None, u.segments(chunk).collect()),
         })
-        .collect();
-    let mapped: Vec<InFlight<Mapped<'_>>> = batch
-        .iter()
+        .unzip();
+    let mapped: Vec<InFlight<Mapped<'_>>> = early
+        .into_iter()
+        .zip(batch)
         .zip(&segs)
-        .map(|(u, s)| read_unit(file, stem, u, s))
+        .map(|((early, u), s)| match early {
+            Some(result) => InFlight::Settled(result),
+            None => read_unit(file, stem, u, s),
+        })
         .collect();
     let decided: Vec<InFlight<(Mapped<'_>, Decision<'_>)>> = mapped
         .into_iter()
