@@ -217,18 +217,18 @@ pub fn render_response_into(
         }
         if let Some(di) = ev.detail.dates.iter().find(|x| x.qualifier == "435") {
             if let Some(v) = di.value {
-                o.seg("DTP", &["435", "D8", ymd(v.start()).as_str()]);
+                o.w.ours_in_place("DTP", &["435", "D8", ymd(v.start()).as_str()]);
             }
         }
         match (d.valid_from, d.valid_to) {
             (Some(from), Some(to)) if d.rejection.is_none() => {
-                o.seg("DTP", &["AAH", "RD8", ymd_range(from, to).as_str()]);
+                o.w.ours_in_place("DTP", &["AAH", "RD8", ymd_range(from, to).as_str()]);
             }
             _ => {
                 if let Some(di) = ev.detail.dates.iter().find(|x| x.qualifier == "AAH") {
                     if let Some(v) = di.value {
                         let range = ymd_range(v.start(), v.end());
-                        o.seg("DTP", &["AAH", "RD8", range.as_str()]);
+                        o.w.ours_in_place("DTP", &["AAH", "RD8", range.as_str()]);
                     }
                 }
             }
@@ -237,7 +237,7 @@ pub fn render_response_into(
             d.outcome,
             Outcome::Approved | Outcome::Modified | Outcome::Denied
         ) {
-            o.seg("DTP", &["102", "D8", date]);
+            o.w.ours_in_place("DTP", &["102", "D8", date]);
         }
         for s in with_id(loop_after(segs, ev.position, &stop), "HI") {
             o.raw(s);

@@ -129,6 +129,33 @@ impl SegmentWriter<&mut Vec<u8>> {
         self.count_segment("HCR", len);
     }
 
+    /// A segment whose values are all ours and made of ASCII letters, digits and `-` (our
+    /// qualifiers, codes and dates), appended without cleaning each byte: no delimiter is
+    /// alphanumeric (the ISA reader refuses them), and when `-` is one, this falls back to the
+    /// general encoder. Trailing empty elements are dropped as there.
+    pub fn ours_in_place(&mut self, id: &str, elements: &[&str]) {
+        debug_assert!(elements
+            .iter()
+            .all(|e| e.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')));
+        if self.unsafe_bytes.contains(b'-') {
+            return self.encode_in_place(id, elements, false);
+        }
+        let e = self.delims.element;
+        let out = &mut *self.out;
+        let start = out.len();
+        push_bytes(out, id.as_bytes());
+        if let Some(last) = elements.iter().rposition(|v| !v.is_empty()) {
+            for v in elements.iter().take(last + 1) {
+                out.push(e);
+                out.extend_from_slice(v.as_bytes());
+            }
+        }
+        out.push(self.delims.segment);
+        push_bytes(out, self.ending.bytes());
+        let len = out.len() - start;
+        self.count_segment(id, len);
+    }
+
     fn encode_in_place(&mut self, id: &str, elements: &[&str], composite: bool) {
         // The vector's contents are moved out and back (three words), so the encoder can
         // borrow the writer's settings while it writes.
@@ -550,6 +577,32 @@ mod tests {
             let reasons: Vec<&str> = reasons.iter().map(String::as_str).collect();
             let (direct, general) = hcr_both_ways(d, &action, &cert, &reasons);
             proptest::prop_assert_eq!(direct, general);
+        }
+    }
+
+    #[test]
+    fn ours_in_place_writes_what_the_general_encoder_writes() {
+        let dash = Delimiters {
+            element: b'-',
+            ..Delimiters::default()
+        };
+        for d in [Delimiters::default(), dash] {
+            for els in [
+                &["AAH", "RD8", "20261110-20261111"][..],
+                &["102", "D8", "20261120"],
+                &["435", "", "20261120", "", ""],
+                &["", ""],
+            ] {
+                let mut general = SegmentWriter::new(Vec::new(), d, LineEnding::CrLf);
+                general.segment("DTP", els).unwrap();
+                let mut bytes = Vec::new();
+                let mut ours = SegmentWriter::new(&mut bytes, d, LineEnding::CrLf);
+                ours.ours_in_place("DTP", els);
+                assert_eq!(ours.segments_since_st(), general.segments_since_st());
+                assert_eq!(ours.bytes_written(), general.bytes_written());
+                drop(ours);
+                assert_eq!(bytes, general.into_inner().unwrap(), "{els:?}");
+            }
         }
     }
 
