@@ -328,6 +328,8 @@ pub struct RowRenderer {
     lines: CsvRows,
     rejects: CsvRows,
     scratch: String,
+    /// The last decision time and its text: the same for a whole run (the as-of time).
+    decided_at: Option<(chrono::NaiveDateTime, Vec<u8>)>,
 }
 
 /// Selects one of the renderer's other buffers.
@@ -405,6 +407,19 @@ impl RowRenderer {
         }
     }
 
+    /// [`Self::time`] for the decision time, formatted once per renderer: every decision of
+    /// a run is made at its as-of time.
+    fn decided_at(&mut self, t: chrono::NaiveDateTime) {
+        match &self.decided_at {
+            Some((at, text)) if *at == t => self.rows.formatted(text),
+            _ => {
+                let text = Short::new().iso_time(t).as_bytes().to_vec();
+                self.rows.formatted(&text);
+                self.decided_at = Some((t, text));
+            }
+        }
+    }
+
     fn num(&mut self, v: Option<f64>) {
         match v {
             None => self.rows.formatted(b""),
@@ -476,7 +491,7 @@ impl RowRenderer {
         self.joined(r.diagnosis_codes.iter().map(String::as_str));
         self.num(r.units);
         self.time(Some(r.submitted_at));
-        self.time(Some(d.decided_at));
+        self.decided_at(d.decided_at);
         self.code(d.outcome.as_str());
         self.code(d.hcr01.unwrap_or(""));
         self.text(d.reason_code.unwrap_or(""));
@@ -598,6 +613,7 @@ impl RowRenderer {
             lines: CsvRows::from_vec(buffers.lines),
             rejects: CsvRows::from_vec(buffers.rejects),
             scratch: String::new(),
+            decided_at: None,
         }
     }
 
@@ -976,6 +992,24 @@ mod tests {
         assert!(
             retro_rows > 0 && line_rows > 0,
             "the sample has retro and line rows"
+        );
+    }
+
+    #[test]
+    fn the_remembered_decision_time_follows_a_change() {
+        let at = |h| {
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 20)
+                .and_then(|d| d.and_hms_opt(h, 5, 9))
+                .unwrap()
+        };
+        let mut r = RowRenderer::default();
+        for h in [17, 17, 8, 17] {
+            r.decided_at(at(h));
+        }
+        r.end_row();
+        assert_eq!(
+            String::from_utf8(r.rows.take()).unwrap(),
+            "2026-11-20T17:05:09,2026-11-20T17:05:09,2026-11-20T08:05:09,2026-11-20T17:05:09\n"
         );
     }
 
