@@ -449,11 +449,10 @@ impl RowRenderer {
         self.rows.end_row();
     }
 
-    /// The columns of decisions.csv (`DECISION_HEADER`), in order.
+    /// The columns of decisions.csv (`DECISION_HEADER`) after the first two (request id and file, which
+    /// [`Self::render_into`] writes because service-line rows start with them too).
     fn decision_cells(&mut self, r: &AuthRequest, d: &Decision) {
         let rej = d.rejection.as_ref();
-        self.text(&r.request_id);
-        self.text(&r.provenance.file);
         self.code(r.provenance.kind.as_str());
         self.text(&r.provenance.reference);
         self.text(d.plan_id.as_deref().unwrap_or(""));
@@ -534,6 +533,10 @@ impl RowRenderer {
     /// [`RowRenderer::take_buffers`] hands them over.
     pub fn render_into(&mut self, r: &AuthRequest, d: &Decision) -> RowSpans {
         let start = self.rows.len();
+        self.text(&r.request_id);
+        self.text(&r.provenance.file);
+        // Service-line rows begin with the same two cells: copied, not checked again.
+        let id_and_file = start..self.rows.len();
         self.decision_cells(r, d);
         self.end_row();
         let decision = start..self.rows.len();
@@ -555,11 +558,10 @@ impl RowRenderer {
         );
         let lines = self.in_part(
             |s| &mut s.lines,
-            |s, _| {
+            |s, decisions| {
                 // `d.lines[i]` decides `r.lines[i]`.
                 for (l, req_line) in d.lines.iter().zip(&r.lines) {
-                    s.text(&r.request_id);
-                    s.text(&r.provenance.file);
+                    s.rows.reopen_copy_of(decisions.get(id_and_file.clone()), 2);
                     s.rows
                         .formatted(Short::new().number(u64::from(l.line)).as_bytes());
                     s.text(&req_line.procedure);
