@@ -20,7 +20,7 @@ pub mod policy;
 pub mod request;
 pub mod roster;
 pub mod run;
-#[cfg(test)]
-mod test_support;
+#[doc(hidden)]
+pub mod test_support;
 pub mod write;
 pub mod x12;

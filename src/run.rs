@@ -1568,7 +1568,7 @@ mod tests {
             })
             .collect();
         assert_eq!(units.len(), 2 * BATCH + 5);
-        let ev = crate::test_support::sample_evaluator();
+        let ev = crate::test_support::sample_evaluator().unwrap();
         let run = |size: usize| {
             let mut out = WorkerOut::default();
             let mut results = Vec::new();

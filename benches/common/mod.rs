@@ -1,21 +1,8 @@
 //! Shared by the benches: the bundled default policy and rosters at a fixed as-of time.
 
-use std::path::Path;
-use std::sync::Arc;
 use umbatch::eval::Evaluator;
 
-/// The evaluator every bench uses.
+/// The evaluator every bench uses (the one the unit tests use too).
 pub fn evaluator() -> Evaluator {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
-    let policy =
-        umbatch::policy::load(&root.join("policies/default.toml")).expect("bundled policy");
-    let (e, p) = umbatch::roster::load(
-        &root.join("reference/eligibility.csv"),
-        &root.join("reference/providers.csv"),
-    )
-    .expect("bundled rosters");
-    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 11, 20)
-        .and_then(|d| d.and_hms_opt(17, 0, 0))
-        .expect("valid as-of");
-    Evaluator::new(Arc::new(policy), Arc::new(e), Arc::new(p), as_of)
+    umbatch::test_support::sample_evaluator().expect("the bundled samples")
 }

@@ -953,7 +953,7 @@ mod tests {
 
     #[test]
     fn rows_rendered_side_by_side_are_the_rows_rendered_alone() {
-        let ev = crate::test_support::sample_evaluator();
+        let ev = crate::test_support::sample_evaluator().unwrap();
         let decided = sample_decisions(&ev);
         // Recycled buffers with old rows in them: they must come back empty.
         let old = RowBuffers {
