@@ -1161,6 +1161,22 @@ fn all_sample_policies_load_and_unknown_code_lists_are_refused() {
         "{err}"
     );
     umbatch::policy::compile(&with_prefix(34), "d.toml").unwrap();
+    // A prefix a spreadsheet would run, or with bytes that need quoting or cleaning.
+    for bad in ["=UMB", "UM B", "UM,B", "UMÉ"] {
+        let err = umbatch::policy::compile(
+            &src.replace(
+                "certification_prefix = \"UMB\"",
+                &format!("certification_prefix = \"{bad}\""),
+            ),
+            "d.toml",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("certification_prefix may hold only ASCII letters"),
+            "{bad}: {err}"
+        );
+    }
 }
 
 #[test]

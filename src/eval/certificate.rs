@@ -13,10 +13,25 @@ pub struct CertificationNumber {
     len: u8,
 }
 
-impl CertificationNumber {
-    /// The number for a request id. The prefix is cut to `MAX_PREFIX` bytes (policies longer
-    /// than that are refused when loaded).
-    pub fn new(prefix: &str, request_id: &str) -> Self {
+/// A policy's prefix, cleaned once, from which its numbers are made.
+#[derive(Clone, Copy, Debug)]
+pub struct CertificationPrefix(CertificationNumber);
+
+impl CertificationPrefix {
+    /// `prefix` cut to `MAX_PREFIX` bytes and to the bytes [`is_valid_prefix`] allows
+    /// (policies with anything else are refused when loaded).
+    pub fn new(prefix: &str) -> Self {
+        let mut bytes = [0u8; MAX_PREFIX + 16];
+        let mut len = 0;
+        for (slot, b) in bytes.iter_mut().zip(usable_prefix(prefix)) {
+            *slot = b;
+            len += 1;
+        }
+        CertificationPrefix(CertificationNumber { bytes, len })
+    }
+
+    /// The number for a request id: the prefix, then 16 hex digits of a hash of the id.
+    pub fn number(&self, request_id: &str) -> CertificationNumber {
         // FNV-1a over the id, then the SplitMix64 finaliser: stable across releases and
         // platforms; 64 bits keep collisions negligible in a run (the run checks anyway).
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -27,23 +42,26 @@ impl CertificationNumber {
         h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         h ^= h >> 31;
-        let mut bytes = [0u8; MAX_PREFIX + 16];
-        // Cut at a character boundary so the number stays UTF-8.
-        let mut cut = prefix.len().min(MAX_PREFIX);
-        while !prefix.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let prefix = prefix.as_bytes().get(..cut).unwrap_or_default();
-        if let Some(to) = bytes.get_mut(..cut) {
-            to.copy_from_slice(prefix);
-        }
-        if let Some(to) = bytes.get_mut(cut..cut + 16) {
+        let mut n = self.0;
+        let at = usize::from(n.len);
+        if let Some(to) = n.bytes.get_mut(at..at + 16) {
             to.copy_from_slice(&upper_hex(h));
+            n.len += 16;
         }
-        CertificationNumber {
-            bytes,
-            len: (cut + 16) as u8,
-        }
+        n
+    }
+}
+
+impl CertificationNumber {
+    /// The number for a request id with `prefix` (see [`CertificationPrefix`], which cleans
+    /// the prefix once for a run's numbers).
+    pub fn new(prefix: &str, request_id: &str) -> Self {
+        CertificationPrefix::new(prefix).number(request_id)
+    }
+
+    /// The number's bytes, for writers: no UTF-8 check (which cost more than writing it).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
     }
 
     /// The number as text.
@@ -52,6 +70,24 @@ impl CertificationNumber {
         // A prefix cut at a character boundary, then ASCII hex digits.
         std::str::from_utf8(bytes).unwrap_or_default()
     }
+}
+
+/// Whether `prefix` can begin certification numbers as it is: ASCII letters, digits, `-`, `_`
+/// and `.`, beginning with a letter or a digit, at most `MAX_PREFIX` bytes. A number is read out
+/// over the phone and typed into portals; it then never needs quotes or neutralising in a CSV
+/// cell, so the report writer copies it as it is.
+pub fn is_valid_prefix(prefix: &str) -> bool {
+    prefix.len() <= MAX_PREFIX && usable_prefix(prefix).eq(prefix.bytes())
+}
+
+/// The bytes of `prefix` that [`is_valid_prefix`] allows, leading punctuation dropped, at most
+/// `MAX_PREFIX` of them.
+fn usable_prefix(prefix: &str) -> impl Iterator<Item = u8> + '_ {
+    prefix
+        .bytes()
+        .filter(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        .skip_while(|b| !b.is_ascii_alphanumeric())
+        .take(MAX_PREFIX)
 }
 
 /// `h` as 16 upper-case hex digits, all at once in a `u128`: each nibble is spread into its
@@ -74,6 +110,12 @@ impl std::ops::Deref for CertificationNumber {
     type Target = str;
     fn deref(&self) -> &str {
         self.as_str()
+    }
+}
+
+impl AsRef<[u8]> for CertificationNumber {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
     }
 }
 
@@ -107,14 +149,34 @@ mod tests {
         assert_eq!(n.as_str(), "UMB97CB978C11027D35");
         assert_eq!(n.to_string(), "UMB97CB978C11027D35");
         assert_ne!(n, CertificationNumber::new("UMB", "f20k:FX-00000001"));
-        let long = "é".repeat(40);
+        let long = "U".repeat(40);
         let cut = CertificationNumber::new(&long, "x");
-        assert_eq!(
-            cut.as_str().len(),
-            34 + 16,
-            "cut at a boundary at or under 34"
-        );
+        assert_eq!(cut.as_str().len(), 34 + 16, "cut at 34");
         assert_eq!(CertificationNumber::new("", "x").as_str().len(), 16);
+    }
+
+    #[test]
+    fn a_prefix_keeps_only_what_reads_safely_everywhere() {
+        for ok in ["", "UMB", "UM-2026.", "A_1", &"U".repeat(34)] {
+            assert!(is_valid_prefix(ok), "{ok}");
+        }
+        for bad in [
+            "=UMB",
+            "-UM",
+            "UM B",
+            "UMÉ",
+            "U*M",
+            "U,M",
+            "U\"M",
+            &"U".repeat(35),
+        ] {
+            assert!(!is_valid_prefix(bad), "{bad}");
+        }
+        // Made anyway (not through a policy): what is not allowed is dropped.
+        let n = CertificationNumber::new("=é U-M", "x");
+        assert_eq!(&n.as_str()[..3], "U-M");
+        assert_eq!(n.as_str().len(), 3 + 16);
+        assert_eq!(n.as_bytes(), n.as_str().as_bytes());
     }
 
     proptest::proptest! {

@@ -10,7 +10,9 @@ mod certificate;
 mod conditions;
 mod index;
 
-pub use certificate::CertificationNumber;
+pub use certificate::{
+    is_valid_prefix as is_valid_certification_prefix, CertificationNumber, CertificationPrefix,
+};
 
 use crate::calendar::{Calendar, ClockDuration};
 use crate::policy::codes::{is_icd10_code, is_procedure_code};
@@ -287,6 +289,8 @@ pub struct Evaluator {
     clock_tests: Arc<RuleSet>,
     /// Each clock's due time, counted from the submission (same order as `policy.clocks`).
     clock_due: Arc<[Deadline]>,
+    /// The policy's certification prefix, cleaned once.
+    certification: CertificationPrefix,
 }
 
 impl std::fmt::Debug for BuiltIn {
@@ -496,6 +500,7 @@ impl Evaluator {
             .map(|k| slots.deadline(Base::Submission, k.due))
             .collect();
         Evaluator {
+            certification: CertificationPrefix::new(&policy.certification_prefix),
             rule_tests,
             clock_tests,
             clock_due,
@@ -779,7 +784,7 @@ impl Evaluator {
 
     /// Certification / tracking number: deterministic from the request id.
     pub fn certification_number(&self, request_id: &str) -> CertificationNumber {
-        CertificationNumber::new(&self.policy.certification_prefix, request_id)
+        self.certification.number(request_id)
     }
 
     /// Decides one request.

@@ -1055,6 +1055,11 @@ pub fn compile(src: &str, file: &str) -> Result<Policy, PolicyError> {
                 "certification_prefix is longer than {MAX_CERTIFICATION_PREFIX} bytes: with its 16 digits a number must fit HCR02 (50 characters)"
             ),
         );
+    } else if !crate::eval::is_valid_certification_prefix(&meta.certification_prefix) {
+        c.err(
+            meta_at,
+            "certification_prefix may hold only ASCII letters, digits, `-`, `_` and `.`, and must begin with a letter or a digit: certification numbers are read out over the phone, written into X12 elements and CSV cells".into(),
+        );
     }
     let default = Outcome::parse(&meta.default_outcome);
     if !matches!(default, Some(Outcome::Approved) | Some(Outcome::Pended)) {

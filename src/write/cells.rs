@@ -55,8 +55,8 @@ impl CsvRows {
         }
     }
 
-    /// Appends a cell known to hold only digits, `-`, `:`, `.` or `T` (the dates, times and
-    /// numbers we format), which never needs quotes.
+    /// Appends a cell known to need no quotes: the dates, times and numbers we format, our
+    /// codes, and certification numbers (letters, digits, `-`, `_`, `.`).
     pub(crate) fn formatted(&mut self, cell: &[u8]) {
         debug_assert!(!needs_quotes(cell));
         self.next_cell();

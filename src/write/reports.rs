@@ -496,7 +496,13 @@ impl RowRenderer {
         self.text(d.reason_code.unwrap_or(""));
         self.text(&d.reason_text);
         self.joined(d.rules_fired.iter().map(|f| f.id));
-        self.text(d.certification_number.as_deref().unwrap_or(""));
+        // Letters, digits, `-`, `_` and `.`, beginning with a letter or digit (the policy
+        // refuses other prefixes): never quoted or neutralised, so copied as it is.
+        self.rows.formatted(
+            d.certification_number
+                .as_ref()
+                .map_or(&[], |c| c.as_bytes()),
+        );
         self.date(d.valid_from);
         self.date(d.valid_to);
         self.time(d.due_by);
