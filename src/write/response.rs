@@ -79,9 +79,18 @@ impl Out<'_> {
     fn raw(&mut self, seg: &Segment<'_>) {
         self.w.raw_segment_in_place(seg.raw());
     }
-    fn seg(&mut self, id: &str, els: &[&str]) {
+    fn seg(&mut self, id: &str, els: &[&[u8]]) {
         self.w.segment_in_place(id, els);
     }
+}
+
+/// `o.seg(id, &[values…])` with values of any byte-like type side by side: text from the
+/// request, and our dates, counts and certification number as bytes (a UTF-8 check on each
+/// of those cost more than writing it).
+macro_rules! seg {
+    ($o:expr, $id:expr, [$($v:expr),* $(,)?]) => {
+        $o.seg($id, &[$(AsRef::<[u8]>::as_ref($v)),*])
+    };
 }
 
 fn entity_raw<'s>(segs: &'s [Segment<'_>], e: &Entity<'_>) -> Option<&'s Segment<'s>> {
@@ -122,14 +131,14 @@ pub fn render_response_into(
     let rejected_at = d.rejection.as_ref().map(|r| r.loop_id);
     let aaa = |o: &mut Out<'_>| {
         if let Some(r) = &d.rejection {
-            o.seg("AAA", &["N", "", r.reason, r.follow_up]);
+            seg!(o, "AAA", ["N", "", r.reason, r.follow_up]);
         }
     };
-    o.seg("ST", &["278", ctx.st02, "005010X217"]);
+    seg!(o, "ST", ["278", ctx.st02, "005010X217"]);
     let date = ymd(ctx.created.date());
-    let date = date.as_str();
+    let date = date.as_bytes();
     let time = hhmm(ctx.created);
-    o.seg("BHT", &["0007", "11", t.bht.reference, date, time.as_str()]);
+    seg!(o, "BHT", ["0007", "11", t.bht.reference, date, &time]);
     let mut hl = 0u32;
     let mut next_hl = |parent: u32, code: &str, children: bool, o: &mut Out<'_>| -> u32 {
         hl += 1;
@@ -184,17 +193,20 @@ pub fn render_response_into(
         parent = next_hl(c, "23", true, &mut o);
         member_loop(&mut o, e, "2010D");
     }
-    let cert = d.certification_number.as_deref().unwrap_or("");
+    let cert: &[u8] = d
+        .certification_number
+        .as_ref()
+        .map_or(&[], |c| c.as_bytes());
     let reasons = d.reason_code.as_slice();
     for ev in &t.events {
         let e_hl = next_hl(parent, "EV", !ev.services.is_empty(), &mut o);
         for tr in &ev.detail.traces {
             if tr.kind == "1" {
-                o.seg("TRN", &["2", tr.number, tr.originator, tr.supplemental]);
+                seg!(o, "TRN", ["2", tr.number, tr.originator, tr.supplemental]);
             }
         }
         if !cert.is_empty() {
-            o.seg("TRN", &["1", cert, ctx.umo_trace_originator]);
+            seg!(o, "TRN", ["1", cert, ctx.umo_trace_originator]);
         }
         if rejected_at == Some("2000E") {
             aaa(&mut o);
@@ -209,26 +221,26 @@ pub fn render_response_into(
                 o.w.hcr_in_place(h, cert, reasons);
             }
             if d.outcome == Outcome::Pended && !cert.is_empty() {
-                o.seg("REF", &["NT", cert]);
+                seg!(o, "REF", ["NT", cert]);
             }
         }
         if let Some(bb) = ev.detail.reference("BB") {
-            o.seg("REF", &["BB", bb]);
+            seg!(o, "REF", ["BB", bb]);
         }
         if let Some(di) = ev.detail.dates.iter().find(|x| x.qualifier == "435") {
             if let Some(v) = di.value {
-                o.w.ours_in_place("DTP", &["435", "D8", ymd(v.start()).as_str()]);
+                o.w.ours_in_place("DTP", &[b"435", b"D8", ymd(v.start()).as_bytes()]);
             }
         }
         match (d.valid_from, d.valid_to) {
             (Some(from), Some(to)) if d.rejection.is_none() => {
-                o.w.ours_in_place("DTP", &["AAH", "RD8", ymd_range(from, to).as_str()]);
+                o.w.ours_in_place("DTP", &[b"AAH", b"RD8", ymd_range(from, to).as_bytes()]);
             }
             _ => {
                 if let Some(di) = ev.detail.dates.iter().find(|x| x.qualifier == "AAH") {
                     if let Some(v) = di.value {
                         let range = ymd_range(v.start(), v.end());
-                        o.w.ours_in_place("DTP", &["AAH", "RD8", range.as_str()]);
+                        o.w.ours_in_place("DTP", &[b"AAH", b"RD8", range.as_bytes()]);
                     }
                 }
             }
@@ -237,7 +249,7 @@ pub fn render_response_into(
             d.outcome,
             Outcome::Approved | Outcome::Modified | Outcome::Denied
         ) {
-            o.w.ours_in_place("DTP", &["102", "D8", date]);
+            o.w.ours_in_place("DTP", &[b"102", b"D8", date]);
         }
         for s in with_id(loop_after(segs, ev.position, &stop), "HI") {
             o.raw(s);
@@ -249,7 +261,7 @@ pub fn render_response_into(
                 } else {
                     "VS"
                 };
-                o.seg("HSD", &[q, &format!("{u}")]);
+                seg!(o, "HSD", [q, &format!("{u}")]);
             }
         }
         if d.outcome == Outcome::Pended {
@@ -258,13 +270,13 @@ pub fn render_response_into(
                 if let Some(code) = pwk_for(m) {
                     if !asked.contains(&code) {
                         asked.push(code);
-                        o.seg("PWK", &[code, "FX"]);
+                        seg!(o, "PWK", [code, "FX"]);
                     }
                 }
             }
         }
         if d.outcome != Outcome::Approved && !d.reason_text.is_empty() {
-            o.seg("MSG", &[first_chars(&d.reason_text, 264)]);
+            seg!(o, "MSG", [first_chars(&d.reason_text, 264)]);
         }
         for p in ev.detail.providers.iter().chain(ev.transport.iter()) {
             if let Some(s) = entity_raw(segs, p) {
@@ -281,7 +293,7 @@ pub fn render_response_into(
             next_hl(e_hl, "SS", false, &mut o);
             for tr in &line.detail.traces {
                 if tr.kind == "1" {
-                    o.seg("TRN", &["2", tr.number, tr.originator, tr.supplemental]);
+                    seg!(o, "TRN", ["2", tr.number, tr.originator, tr.supplemental]);
                 }
             }
             if let Some(um) = &line.detail.review {
@@ -306,7 +318,7 @@ pub fn render_response_into(
                 }
             }
             if let Some(u) = ld.and_then(|l| l.approved_units) {
-                o.seg("HSD", &["VS", &format!("{u}")]);
+                seg!(o, "HSD", ["VS", &format!("{u}")]);
             }
             for p in &line.detail.providers {
                 if let Some(s) = entity_raw(segs, p) {
@@ -318,7 +330,7 @@ pub fn render_response_into(
     let count = o.w.segments_since_st() + 1;
     let mut count_text = Short::new();
     let count_text = decimal(count, &mut count_text);
-    o.seg("SE", &[count_text, ctx.st02]);
+    seg!(o, "SE", [count_text, ctx.st02]);
     drop(o);
     start..buf.len()
 }

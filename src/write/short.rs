@@ -73,10 +73,12 @@ impl Short {
     }
 
     /// The year: four digits, more when it needs them (dates before year 0 print as 0000).
+    /// Four digits are two pairs from the table (a digit at a time cost twice as much, and
+    /// every request has several dates).
     fn year(&mut self, d: NaiveDate) -> &mut Self {
         match u64::try_from(d.year()) {
             Ok(y) if y > 9999 => self.number(y),
-            Ok(y) => self.padded(y, 4),
+            Ok(y) => self.padded(y / 100, 2).padded(y % 100, 2),
             Err(_) => self.padded(0, 4),
         }
     }
@@ -119,11 +121,18 @@ impl Short {
         self.buf.get(..self.len).unwrap_or_default()
     }
 
+    /// The text, checked as UTF-8: for callers that need a `str` (writers take bytes).
     pub(crate) fn as_str(&self) -> &str {
         self.buf
             .get(..self.len)
             .and_then(|b| std::str::from_utf8(b).ok())
             .unwrap_or("")
+    }
+}
+
+impl AsRef<[u8]> for Short {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
     }
 }
 

@@ -47,13 +47,14 @@ pub struct SegmentWriter<W: Write> {
 /// encoded straight into the vector, without the scratch buffer and the copy out of it that a
 /// general `Write` needs.
 impl SegmentWriter<&mut Vec<u8>> {
-    /// [`Self::segment`], encoded in place.
-    pub fn segment_in_place(&mut self, id: &str, elements: &[&str]) {
+    /// [`Self::segment`], encoded in place. Values are any bytes (text from the request, or
+    /// our own dates and numbers formatted on the stack, which need no UTF-8 check).
+    pub fn segment_in_place<E: AsRef<[u8]>>(&mut self, id: &str, elements: &[E]) {
         self.encode_in_place(id, elements, false);
     }
 
     /// [`Self::segment_composite`], encoded in place.
-    pub fn segment_composite_in_place(&mut self, id: &str, elements: &[&str]) {
+    pub fn segment_composite_in_place<E: AsRef<[u8]>>(&mut self, id: &str, elements: &[E]) {
         self.encode_in_place(id, elements, true);
     }
 
@@ -98,17 +99,16 @@ impl SegmentWriter<&mut Vec<u8>> {
     /// `HCR*action*certification*reasons`, appended in place: the same bytes as
     /// [`Self::segment_composite_in_place`] with the reasons joined by [`Self::repeated`],
     /// without building that joined value as a `String` first.
-    pub fn hcr_in_place(&mut self, action: &str, certification: &str, reasons: &[&str]) {
+    pub fn hcr_in_place(&mut self, action: &str, certification: &[u8], reasons: &[&str]) {
         let mut out = std::mem::take(&mut *self.out);
         let start = out.len();
         let e = self.delims.element;
         push_bytes(&mut out, b"HCR");
         // Trailing empty elements are dropped: `keep` ends the last non-empty one.
         let mut keep = out.len();
-        for value in [action, certification] {
+        for value in [action.as_bytes(), certification] {
             out.push(e);
-            self.unsafe_in_composite
-                .copy_cleaned(value.as_bytes(), &mut out);
+            self.unsafe_in_composite.copy_cleaned(value, &mut out);
             if !value.is_empty() {
                 keep = out.len();
             }
@@ -131,10 +131,10 @@ impl SegmentWriter<&mut Vec<u8>> {
     /// qualifiers, codes and dates), appended without cleaning each byte: no delimiter is
     /// alphanumeric (the ISA reader refuses them), and when `-` is one, this falls back to the
     /// general encoder. Trailing empty elements are dropped as there.
-    pub fn ours_in_place(&mut self, id: &str, elements: &[&str]) {
+    pub fn ours_in_place(&mut self, id: &str, elements: &[&[u8]]) {
         debug_assert!(elements
             .iter()
-            .all(|e| e.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')));
+            .all(|e| e.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-')));
         if self.unsafe_bytes.contains(b'-') {
             return self.encode_in_place(id, elements, false);
         }
@@ -145,7 +145,7 @@ impl SegmentWriter<&mut Vec<u8>> {
         if let Some(last) = elements.iter().rposition(|v| !v.is_empty()) {
             for v in elements.iter().take(last + 1) {
                 out.push(e);
-                out.extend_from_slice(v.as_bytes());
+                out.extend_from_slice(v);
             }
         }
         out.push(self.delims.segment);
@@ -154,7 +154,7 @@ impl SegmentWriter<&mut Vec<u8>> {
         self.count_segment(id, len);
     }
 
-    fn encode_in_place(&mut self, id: &str, elements: &[&str], composite: bool) {
+    fn encode_in_place<E: AsRef<[u8]>>(&mut self, id: &str, elements: &[E], composite: bool) {
         // The vector's contents are moved out and back (three words), so the encoder can
         // borrow the writer's settings while it writes.
         let mut out = std::mem::take(&mut *self.out);
@@ -279,8 +279,13 @@ impl<W: Write> SegmentWriter<W> {
 
     /// Makes a value safe: delimiters and control characters become spaces; trailing spaces go.
     pub fn clean_into(&self, value: &str, buf: &mut Vec<u8>) {
+        self.clean_bytes_into(value.as_bytes(), buf);
+    }
+
+    /// [`Self::clean_into`] for bytes.
+    fn clean_bytes_into(&self, value: &[u8], buf: &mut Vec<u8>) {
         let start = buf.len();
-        self.unsafe_bytes.copy_cleaned(value.as_bytes(), buf);
+        self.unsafe_bytes.copy_cleaned(value, buf);
         while buf.len() > start && buf.last() == Some(&b' ') {
             buf.pop();
         }
@@ -344,16 +349,22 @@ impl<W: Write> SegmentWriter<W> {
     }
 
     /// Appends the segment's bytes (terminator and line ending included) to `buf`.
-    fn encode_segment(&self, buf: &mut Vec<u8>, id: &str, elements: &[&str], composite: bool) {
+    fn encode_segment<E: AsRef<[u8]>>(
+        &self,
+        buf: &mut Vec<u8>,
+        id: &str,
+        elements: &[E],
+        composite: bool,
+    ) {
         push_bytes(buf, id.as_bytes());
-        let last = elements.iter().rposition(|e| !e.is_empty());
+        let last = elements.iter().rposition(|e| !e.as_ref().is_empty());
         if let Some(last) = last {
             for e in elements.iter().take(last + 1) {
                 buf.push(self.delims.element);
                 if composite {
-                    self.unsafe_in_composite.copy_cleaned(e.as_bytes(), buf);
+                    self.unsafe_in_composite.copy_cleaned(e.as_ref(), buf);
                 } else {
-                    self.clean_into(e, buf);
+                    self.clean_bytes_into(e.as_ref(), buf);
                 }
             }
         }
@@ -554,7 +565,7 @@ mod tests {
         drop(w);
         let mut direct = Vec::new();
         let mut w = SegmentWriter::new(&mut direct, d, LineEnding::Lf);
-        w.hcr_in_place(action, cert, reasons);
+        w.hcr_in_place(action, cert.as_bytes(), reasons);
         assert_eq!((w.segments_since_st(), w.bytes_written()), (count, bytes));
         drop(w);
         (direct, general)
@@ -608,7 +619,8 @@ mod tests {
                 general.segment("DTP", els).unwrap();
                 let mut bytes = Vec::new();
                 let mut ours = SegmentWriter::new(&mut bytes, d, LineEnding::CrLf);
-                ours.ours_in_place("DTP", els);
+                let els: Vec<&[u8]> = els.iter().map(|e| e.as_bytes()).collect();
+                ours.ours_in_place("DTP", &els);
                 assert_eq!(ours.segments_since_st(), general.segments_since_st());
                 assert_eq!(ours.bytes_written(), general.bytes_written());
                 drop(ours);
