@@ -20,11 +20,11 @@ use std::path::{Path, PathBuf};
 /// Values a response needs beyond the request and its decision.
 #[derive(Debug, Clone)]
 pub struct ResponseContext<'a> {
-    /// ST02 of the response.
+    /// ST02 of the response (digits).
     pub st02: &'a str,
     /// When the response is created (the as-of time).
     pub created: NaiveDateTime,
-    /// TRN03 of the UMO's own trace number (`9` + 9 characters).
+    /// TRN03 of the UMO's own trace number (`9` + 9 letters or digits).
     pub umo_trace_originator: &'a str,
 }
 
@@ -134,7 +134,7 @@ pub fn render_response_into(
             seg!(o, "AAA", ["N", "", r.reason, r.follow_up]);
         }
     };
-    seg!(o, "ST", ["278", ctx.st02, "005010X217"]);
+    o.w.ours_in_place("ST", &[b"278", ctx.st02.as_bytes(), b"005010X217"]);
     let date = ymd(ctx.created.date());
     let date = date.as_bytes();
     let time = hhmm(ctx.created);
@@ -206,7 +206,7 @@ pub fn render_response_into(
             }
         }
         if !cert.is_empty() {
-            seg!(o, "TRN", ["1", cert, ctx.umo_trace_originator]);
+            o.w.ours_in_place("TRN", &[b"1", cert, ctx.umo_trace_originator.as_bytes()]);
         }
         if rejected_at == Some("2000E") {
             aaa(&mut o);
@@ -221,7 +221,7 @@ pub fn render_response_into(
                 o.w.hcr_in_place(h, cert, reasons);
             }
             if d.outcome == Outcome::Pended && !cert.is_empty() {
-                seg!(o, "REF", ["NT", cert]);
+                o.w.ours_in_place("REF", &[b"NT", cert]);
             }
         }
         if let Some(bb) = ev.detail.reference("BB") {
@@ -330,7 +330,7 @@ pub fn render_response_into(
     let count = o.w.segments_since_st() + 1;
     let mut count_text = Short::new();
     let count_text = decimal(count, &mut count_text);
-    seg!(o, "SE", [count_text, ctx.st02]);
+    o.w.ours_in_place("SE", &[count_text.as_bytes(), ctx.st02.as_bytes()]);
     drop(o);
     start..buf.len()
 }

@@ -41,6 +41,8 @@ pub struct SegmentWriter<W: Write> {
     unsafe_bytes: ByteSet,
     /// The same, less the component and repetition separators (composite values).
     unsafe_in_composite: ByteSet,
+    /// Whether none of `-`, `_` and `.` is a delimiter: see [`Self::ours_in_place`].
+    ours_are_safe: bool,
 }
 
 /// Writers into memory (a response is rendered into a `Vec` per transaction): segments are
@@ -127,15 +129,16 @@ impl SegmentWriter<&mut Vec<u8>> {
         self.count_segment("HCR", len);
     }
 
-    /// A segment whose values are all ours and made of ASCII letters, digits and `-` (our
-    /// qualifiers, codes and dates), appended without cleaning each byte: no delimiter is
-    /// alphanumeric (the ISA reader refuses them), and when `-` is one, this falls back to the
-    /// general encoder. Trailing empty elements are dropped as there.
+    /// A segment whose values are all ours and made of ASCII letters, digits, `-`, `_` and `.`
+    /// (our qualifiers, codes, dates, control numbers and certification numbers), appended
+    /// without cleaning each byte: no delimiter is alphanumeric (the ISA reader refuses them),
+    /// and when one of `-`, `_` or `.` is, this falls back to the general encoder. Trailing
+    /// empty elements are dropped as there.
     pub fn ours_in_place(&mut self, id: &str, elements: &[&[u8]]) {
-        debug_assert!(elements
+        debug_assert!(elements.iter().all(|e| e
             .iter()
-            .all(|e| e.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-')));
-        if self.unsafe_bytes.contains(b'-') {
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))));
+        if !self.ours_are_safe {
             return self.encode_in_place(id, elements, false);
         }
         let e = self.delims.element;
@@ -249,6 +252,7 @@ impl<W: Write> SegmentWriter<W> {
             [delims.component].into_iter().chain(delims.repetition),
             false,
         );
+        let ours_are_safe = ![b'-', b'_', b'.'].iter().any(|&b| unsafe_bytes.contains(b));
         SegmentWriter {
             out,
             delims,
@@ -259,6 +263,7 @@ impl<W: Write> SegmentWriter<W> {
             scratch: Vec::new(),
             unsafe_bytes,
             unsafe_in_composite,
+            ours_are_safe,
         }
     }
 
@@ -608,12 +613,21 @@ mod tests {
             element: b'-',
             ..Delimiters::default()
         };
-        for d in [Delimiters::default(), dash] {
+        let dot = Delimiters {
+            component: b'.',
+            ..Delimiters::default()
+        };
+        let underscore = Delimiters {
+            repetition: Some(b'_'),
+            ..Delimiters::default()
+        };
+        for d in [Delimiters::default(), dash, dot, underscore] {
             for els in [
                 &["AAH", "RD8", "20261110-20261111"][..],
                 &["102", "D8", "20261120"],
                 &["435", "", "20261120", "", ""],
                 &["", ""],
+                &["1", "UM_B.1-X", "9UMBATCH01"],
             ] {
                 let mut general = SegmentWriter::new(Vec::new(), d, LineEnding::CrLf);
                 general.segment("DTP", els).unwrap();
