@@ -17,6 +17,14 @@ fn needs_quotes(cell: &[u8]) -> bool {
     QUOTED.any_in(cell)
 }
 
+/// Where a cell built in place begins: see [`CsvRows::begin_cell`].
+pub(crate) struct CellMark {
+    /// The row's length before the cell (and its separator).
+    before: usize,
+    /// Where the cell's own bytes start.
+    start: usize,
+}
+
 /// A growing buffer of CSV rows.
 #[derive(Debug, Default)]
 pub(crate) struct CsvRows {
@@ -61,6 +69,41 @@ impl CsvRows {
         debug_assert!(!needs_quotes(cell));
         self.next_cell();
         self.out.extend_from_slice(cell);
+    }
+
+    /// Starts a cell whose bytes the caller appends with [`Self::extend_cell`]: a cell built
+    /// from parts goes straight into the row, with no buffer of its own to copy from.
+    pub(crate) fn begin_cell(&mut self) -> CellMark {
+        let before = self.out.len();
+        self.next_cell();
+        CellMark {
+            before,
+            start: self.out.len(),
+        }
+    }
+
+    /// Appends bytes to the cell begun last.
+    pub(crate) fn extend_cell(&mut self, bytes: &[u8]) {
+        self.out.extend_from_slice(bytes);
+    }
+
+    /// The bytes of the cell begun at `mark`.
+    pub(crate) fn cell_bytes(&self, mark: &CellMark) -> &[u8] {
+        self.out.get(mark.start..).unwrap_or_default()
+    }
+
+    /// Whether the cell begun at `mark` must be quoted.
+    pub(crate) fn cell_needs_quotes(&self, mark: &CellMark) -> bool {
+        needs_quotes(self.cell_bytes(mark))
+    }
+
+    /// Takes the cell begun at `mark` back out of the row, as if it had never begun, and
+    /// returns its bytes (for a cell that turned out to need quotes or neutralising).
+    pub(crate) fn cancel_cell(&mut self, mark: CellMark) -> Vec<u8> {
+        let bytes = self.out.split_off(mark.start.min(self.out.len()));
+        self.out.truncate(mark.before);
+        self.cells_in_row = self.cells_in_row.saturating_sub(1);
+        bytes
     }
 
     /// The separator before every cell but a row's first.

@@ -333,17 +333,14 @@ impl Drop for AtomicFile {
 }
 
 /// True when a spreadsheet might run the cell: it starts with `=`, `+`, `-`, `@`, a tab or CR.
-pub(crate) fn starts_like_formula(s: &str) -> bool {
-    matches!(
-        s.as_bytes().first(),
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
-    )
+pub(crate) fn starts_like_formula(s: &[u8]) -> bool {
+    matches!(s.first(), Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r'))
 }
 
 /// Neutralises a cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) by
 /// prefixing it with an apostrophe. Numbers such as `-12.5` are left alone.
 pub fn safe_cell(s: &str) -> std::borrow::Cow<'_, str> {
-    if starts_like_formula(s) && s.parse::<f64>().is_err() {
+    if starts_like_formula(s.as_bytes()) && s.parse::<f64>().is_err() {
         std::borrow::Cow::Owned(format!("'{s}"))
     } else {
         std::borrow::Cow::Borrowed(s)

@@ -6,7 +6,7 @@
 //! proptest); the csv crate and serde read them back in the tests.
 
 use super::cells::CsvRows;
-use super::short::Short;
+use super::short::{iso_date_array, iso_time_array, Short};
 use super::{join_run, safe_cell, starts_like_formula, AtomicFile, Run};
 use crate::eval::Decision;
 use crate::policy::Outcome;
@@ -372,7 +372,7 @@ impl RowRenderer {
     /// A cell from the input, neutralised if a spreadsheet would run it.
     fn text(&mut self, s: &str) {
         // Most cells start harmlessly: no `Cow` to build and match for them.
-        if !starts_like_formula(s) {
+        if !starts_like_formula(s.as_bytes()) {
             return self.plain(s);
         }
         match safe_cell(s) {
@@ -395,14 +395,20 @@ impl RowRenderer {
 
     fn date(&mut self, d: Option<chrono::NaiveDate>) {
         match d {
-            Some(d) => self.rows.formatted(Short::new().iso_date(d).as_bytes()),
+            Some(d) => match iso_date_array(d) {
+                Some(text) => self.rows.formatted(&text),
+                None => self.rows.formatted(Short::new().iso_date(d).as_bytes()),
+            },
             None => self.rows.formatted(b""),
         }
     }
 
     fn time(&mut self, t: Option<chrono::NaiveDateTime>) {
         match t {
-            Some(t) => self.rows.formatted(Short::new().iso_time(t).as_bytes()),
+            Some(t) => match iso_time_array(t) {
+                Some(text) => self.rows.formatted(&text),
+                None => self.rows.formatted(Short::new().iso_time(t).as_bytes()),
+            },
             None => self.rows.formatted(b""),
         }
     }
@@ -435,14 +441,25 @@ impl RowRenderer {
     }
 
     /// A list cell, `;`-joined.
+    ///
+    /// Written straight into the row: the usual list (codes, rule ids) needs no quotes and
+    /// no neutralising; one that does is taken back out and written again through
+    /// [`Self::text`].
     fn joined<'s>(&mut self, items: impl IntoIterator<Item = &'s str>) {
+        let mark = self.rows.begin_cell();
         for (i, s) in items.into_iter().enumerate() {
             if i > 0 {
-                self.scratch.push(';');
+                self.rows.extend_cell(b";");
             }
-            self.scratch.push_str(s);
+            self.rows.extend_cell(s.as_bytes());
         }
-        self.scratch_cell(true)
+        if !starts_like_formula(self.rows.cell_bytes(&mark)) && !self.rows.cell_needs_quotes(&mark)
+        {
+            return;
+        }
+        let bytes = self.rows.cancel_cell(mark);
+        // Joined from `str`s: valid UTF-8 (the lossy form never changes anything).
+        self.text(&String::from_utf8_lossy(&bytes));
     }
 
     fn end_row(&mut self) {
@@ -457,6 +474,7 @@ impl RowRenderer {
         self.text(&r.provenance.reference);
         self.text(d.plan_id.as_deref().unwrap_or(""));
         self.text(&r.member_id);
+        // `Last, First` (always quoted, for its comma), or whichever of the two is there.
         match (
             r.member_last_name.is_empty(),
             r.member_first_name.is_empty(),
@@ -941,6 +959,47 @@ mod tests {
             String::from_utf8(expected).unwrap(),
             String::from_utf8(serde_bytes).unwrap()
         );
+    }
+
+    #[test]
+    fn joined_cells_are_the_joined_text_written_as_one_cell() {
+        let cases: &[&[&str]] = &[
+            &[],
+            &["A"],
+            &["99213", "J1100"],
+            &["=1+1", "B"],
+            &["a,b", "c"],
+            &["q\"t"],
+            &["-12.5"],
+            &["-x"],
+            &["", ""],
+            &["@x", "line\nbreak"],
+        ];
+        for items in cases {
+            let joined = items.join(";");
+            let mut w = csv::WriterBuilder::new()
+                .flexible(true)
+                .from_writer(Vec::new());
+            w.write_record(["before", &safe_cell(&joined), "after"])
+                .unwrap();
+            w.write_record([safe_cell(&joined).as_ref(), "after"])
+                .unwrap();
+            let expected = w.into_inner().unwrap();
+            let mut r = RowRenderer::default();
+            r.plain("before");
+            r.joined(items.iter().copied());
+            r.plain("after");
+            r.end_row();
+            // First in its row: no separator to take back.
+            r.joined(items.iter().copied());
+            r.plain("after");
+            r.end_row();
+            assert_eq!(
+                String::from_utf8(r.rows.take()).unwrap(),
+                String::from_utf8(expected).unwrap(),
+                "{items:?}"
+            );
+        }
     }
 
     /// The bundled sample fax requests, decided under the bundled default policy.

@@ -83,8 +83,21 @@ impl Short {
         }
     }
 
+    /// Appends `bytes` whole, or nothing when they do not fit.
+    fn extend(&mut self, bytes: &[u8]) -> &mut Self {
+        let end = self.len + bytes.len();
+        if let Some(slots) = self.buf.get_mut(self.len..end) {
+            slots.copy_from_slice(bytes);
+            self.len = end;
+        }
+        self
+    }
+
     /// `CCYYMMDD` (X12 D8).
     pub(crate) fn ymd(&mut self, d: NaiveDate) -> &mut Self {
+        if let Some(text) = ymd_array(d) {
+            return self.extend(&text);
+        }
         self.year(d)
             .padded(u64::from(d.month()), 2)
             .padded(u64::from(d.day()), 2)
@@ -92,6 +105,9 @@ impl Short {
 
     /// `YYYY-MM-DD` (ISO 8601).
     pub(crate) fn iso_date(&mut self, d: NaiveDate) -> &mut Self {
+        if let Some(text) = iso_date_array(d) {
+            return self.extend(&text);
+        }
         self.year(d)
             .push(b'-')
             .padded(u64::from(d.month()), 2)
@@ -101,6 +117,9 @@ impl Short {
 
     /// `YYYY-MM-DDTHH:MM:SS` (ISO 8601).
     pub(crate) fn iso_time(&mut self, t: NaiveDateTime) -> &mut Self {
+        if let Some(text) = iso_time_array(t) {
+            return self.extend(&text);
+        }
         self.iso_date(t.date())
             .push(b'T')
             .padded(u64::from(t.hour()), 2)
@@ -134,6 +153,56 @@ impl AsRef<[u8]> for Short {
     fn as_ref(&self) -> &[u8] {
         self.as_bytes()
     }
+}
+
+/// `v % 100` as two ASCII digits.
+fn pair(v: u32) -> [u8; 2] {
+    // The index is below 100: `get` never fails and its check is optimised away.
+    TWO_DIGIT_PAIRS
+        .get((v % 100) as usize)
+        .copied()
+        .unwrap_or([b'0'; 2])
+}
+
+/// "00" to "99" as pairs.
+#[allow(clippy::indexing_slicing)] // constant indices below 100, evaluated at compile time
+const TWO_DIGIT_PAIRS: [[u8; 2]; 100] = {
+    let mut t = [[0u8; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        t[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    t
+};
+
+/// Year, month and day as digit pairs, when the year has four digits (every date a request
+/// can hold; others go through [`Short`]).
+fn date_pairs(d: NaiveDate) -> Option<[[u8; 2]; 4]> {
+    let y = u32::try_from(d.year()).ok().filter(|&y| y <= 9999)?;
+    Some([pair(y / 100), pair(y), pair(d.month()), pair(d.day())])
+}
+
+/// `YYYY-MM-DD` in a fixed-size array: a report row copies it with no length to look at
+/// (through [`Short`], each date cost a call to `memcpy` and a bounds check per byte).
+pub(crate) fn iso_date_array(d: NaiveDate) -> Option<[u8; 10]> {
+    let [[y1, y2], [y3, y4], [m1, m2], [d1, d2]] = date_pairs(d)?;
+    Some([y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2])
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` in a fixed-size array (see [`iso_date_array`]).
+pub(crate) fn iso_time_array(t: NaiveDateTime) -> Option<[u8; 19]> {
+    let [[y1, y2], [y3, y4], [m1, m2], [d1, d2]] = date_pairs(t.date())?;
+    let ([h1, h2], [n1, n2], [s1, s2]) = (pair(t.hour()), pair(t.minute()), pair(t.second()));
+    Some([
+        y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2, b'T', h1, h2, b':', n1, n2, b':', s1, s2,
+    ])
+}
+
+/// `CCYYMMDD` (X12 D8) in a fixed-size array (see [`iso_date_array`]).
+pub(crate) fn ymd_array(d: NaiveDate) -> Option<[u8; 8]> {
+    let [[y1, y2], [y3, y4], [m1, m2], [d1, d2]] = date_pairs(d)?;
+    Some([y1, y2, y3, y4, m1, m2, d1, d2])
 }
 
 /// The bytes of "00" to "99", one after the other.
@@ -174,7 +243,7 @@ fn small_number(v: u32) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::Short;
-    use chrono::NaiveDate;
+    use chrono::{Datelike, NaiveDate};
 
     #[test]
     fn formats_like_format_would() {
@@ -207,6 +276,44 @@ mod tests {
         let mut s = Short::new();
         s.padded(1, 20).padded(2, 10).padded(3, 2).padded(4, 2);
         assert_eq!(s.as_str(), "00000000000000000001000000000203");
+    }
+
+    #[test]
+    fn fixed_size_dates_are_what_short_writes() {
+        let mut days = vec![
+            NaiveDate::from_ymd_opt(2026, 3, 7).unwrap(),
+            NaiveDate::from_ymd_opt(1, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(9999, 12, 31).unwrap(),
+            NaiveDate::from_ymd_opt(2024, 2, 29).unwrap(),
+        ];
+        let mut d = NaiveDate::from_ymd_opt(1899, 12, 25).unwrap();
+        while d.year() < 2101 {
+            days.push(d);
+            d += chrono::Duration::days(37);
+        }
+        for d in days {
+            let t = d.and_hms_opt(23, 59, 7).unwrap();
+            let iso = d.format("%Y-%m-%d").to_string();
+            assert_eq!(&super::iso_date_array(d).unwrap(), iso.as_bytes());
+            assert_eq!(Short::new().iso_date(d).as_str(), iso);
+            let time = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+            assert_eq!(&super::iso_time_array(t).unwrap(), time.as_bytes());
+            assert_eq!(Short::new().iso_time(t).as_str(), time);
+            let d8 = d.format("%Y%m%d").to_string();
+            assert_eq!(&super::ymd_array(d).unwrap(), d8.as_bytes());
+            assert_eq!(Short::new().ymd(d).as_str(), d8);
+        }
+        // Years without four digits are left to `Short`.
+        let far = NaiveDate::from_ymd_opt(10000, 1, 1).unwrap();
+        assert_eq!(super::iso_date_array(far), None);
+        assert_eq!(Short::new().iso_date(far).as_str(), "10000-01-01");
+        assert_eq!(Short::new().ymd(far).as_str(), "100000101");
+        let t = far.and_hms_opt(1, 2, 3).unwrap();
+        assert_eq!(super::iso_time_array(t), None);
+        assert_eq!(Short::new().iso_time(t).as_str(), "10000-01-01T01:02:03");
+        let bc = NaiveDate::from_ymd_opt(-1, 1, 1).unwrap();
+        assert_eq!(super::ymd_array(bc), None);
+        assert_eq!(Short::new().ymd(bc).as_str(), "00000101");
     }
 
     #[test]
