@@ -965,11 +965,18 @@ impl<'s, 'c> Builder<'s, 'c> {
             rejections: Vec::new(),
             entity: None,
         };
+        // A party is written in place: `Option::replace` moved the old one out and the new
+        // one in, two copies of a 472-byte struct per level.
+        let put_party = |slot: &mut Option<Party<'s>>| {
+            let over = slot.is_some();
+            *slot = Some(party("", pos));
+            over
+        };
         let over = match level {
-            Level::Umo => self.txn.umo.replace(party("", pos)).is_some(),
-            Level::Requester => self.txn.requester.replace(party("", pos)).is_some(),
-            Level::Subscriber => self.txn.subscriber.replace(party("", pos)).is_some(),
-            Level::Dependent => self.txn.dependent.replace(party("", pos)).is_some(),
+            Level::Umo => put_party(&mut self.txn.umo),
+            Level::Requester => put_party(&mut self.txn.requester),
+            Level::Subscriber => put_party(&mut self.txn.subscriber),
+            Level::Dependent => put_party(&mut self.txn.dependent),
             Level::Event => {
                 let many = !self.txn.events.is_empty() && self.txn.purpose.is_request();
                 self.txn.events.push(PatientEvent {
@@ -1121,7 +1128,9 @@ impl<'s, 'c> Builder<'s, 'c> {
                 "NM108 is required when NM109 is present".into(),
             );
         }
-        let entity = Entity {
+        // Made where it is stored: an entity (424 bytes) built first and then moved in cost a
+        // copy per NM1.
+        let make = || Entity {
             position: pos,
             entity_code: code,
             entity_type: seg.get(2),
@@ -1134,40 +1143,40 @@ impl<'s, 'c> Builder<'s, 'c> {
             ..Entity::default()
         };
         let slot = match (level, kind) {
-            (Level::Umo, _) => self.put_party_entity(EntitySlot::Umo, entity, seg, pos, level),
+            (Level::Umo, _) => self.put_party_entity(EntitySlot::Umo, make, seg, pos, level),
             (Level::Requester, _) => {
-                self.put_party_entity(EntitySlot::Requester, entity, seg, pos, level)
+                self.put_party_entity(EntitySlot::Requester, make, seg, pos, level)
             }
             (Level::Subscriber, _) => {
-                self.put_party_entity(EntitySlot::Subscriber, entity, seg, pos, level)
+                self.put_party_entity(EntitySlot::Subscriber, make, seg, pos, level)
             }
             (Level::Dependent, _) => {
-                self.put_party_entity(EntitySlot::Dependent, entity, seg, pos, level)
+                self.put_party_entity(EntitySlot::Dependent, make, seg, pos, level)
             }
             (Level::Event, kind) => self.event_mut().map(|e| match kind {
                 SubKind::Transport => {
-                    e.transport.push(entity);
+                    e.transport.push(make());
                     EntitySlot::EventTransport(e.transport.len() - 1)
                 }
                 SubKind::OtherUmo => {
-                    e.other_umo.push(entity);
+                    e.other_umo.push(make());
                     EntitySlot::EventOtherUmo(e.other_umo.len() - 1)
                 }
                 SubKind::Contact => {
-                    e.detail.contacts.push(entity);
+                    e.detail.contacts.push(make());
                     EntitySlot::EventContact(e.detail.contacts.len() - 1)
                 }
                 _ => {
-                    e.detail.providers.push(entity);
+                    e.detail.providers.push(make());
                     EntitySlot::EventProvider(e.detail.providers.len() - 1)
                 }
             }),
             (Level::Service, kind) => self.service_mut().map(|s| {
                 if kind == SubKind::Contact {
-                    s.detail.contacts.push(entity);
+                    s.detail.contacts.push(make());
                     EntitySlot::ServiceContact(s.detail.contacts.len() - 1)
                 } else {
-                    s.detail.providers.push(entity);
+                    s.detail.providers.push(make());
                     EntitySlot::ServiceProvider(s.detail.providers.len() - 1)
                 }
             }),
@@ -1182,7 +1191,7 @@ impl<'s, 'c> Builder<'s, 'c> {
     fn put_party_entity(
         &mut self,
         slot: EntitySlot,
-        entity: Entity<'s>,
+        make: impl FnOnce() -> Entity<'s>,
         seg: &Segment<'_>,
         pos: u32,
         level: Level,
@@ -1205,7 +1214,7 @@ impl<'s, 'c> Builder<'s, 'c> {
             );
             return None;
         }
-        party.entity = Some(entity);
+        party.entity = Some(make());
         Some(slot)
     }
 
