@@ -168,7 +168,9 @@ fn recycled_chunks_give_the_same_transactions_and_segments() {
     let big = generated_300();
     // Every transaction as (offset, ST02, its segments' raw bytes), reading in small chunks
     // with or without handing each chunk back to the reader.
-    let read = |recycle: bool| {
+    // `burst`: chunks are handed back that many at a time, as a run's writer does when
+    // chunks finish out of order (0: never handed back).
+    let read = |burst: usize| {
         let opts = ReaderOptions {
             chunk_bytes: 4096,
             ..ReaderOptions::default()
@@ -176,6 +178,7 @@ fn recycled_chunks_give_the_same_transactions_and_segments() {
         let mut reader = umbatch::x12::X12Reader::new(&big[..], Arc::from("g"), opts);
         let mut out = Vec::new();
         let mut chunks = 0;
+        let mut held = Vec::new();
         while let Some(chunk) = reader.next_chunk().unwrap() {
             chunks += 1;
             for item in &chunk.items {
@@ -184,18 +187,25 @@ fn recycled_chunks_give_the_same_transactions_and_segments() {
                     out.push((u.offset, u.control_number.clone(), segs));
                 }
             }
-            if recycle {
-                reader.recycle(chunk);
+            if burst > 0 {
+                held.push(chunk);
+                if held.len() == burst {
+                    for c in held.drain(..) {
+                        reader.recycle(c);
+                    }
+                }
             }
         }
         (chunks, out)
     };
-    let (n_plain, plain) = read(false);
-    let (n_recycled, recycled) = read(true);
+    let (n_plain, plain) = read(0);
     assert!(n_plain > 10, "small chunks: {n_plain}");
-    assert_eq!(n_plain, n_recycled);
     assert_eq!(plain.len(), 300);
-    assert_eq!(plain, recycled);
+    for burst in [1, 3, 6] {
+        let (n_recycled, recycled) = read(burst);
+        assert_eq!(n_plain, n_recycled, "handed back {burst} at a time");
+        assert_eq!(plain, recycled, "handed back {burst} at a time");
+    }
 }
 
 /// A source that hands out at most `step` bytes a read, is interrupted before every third read,

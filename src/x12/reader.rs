@@ -269,6 +269,9 @@ pub struct Span {
     pub wrapped: bool,
 }
 
+/// Chunks kept for reuse (see [`X12Reader::recycle`]).
+const MAX_SPARE_CHUNKS: usize = 4;
+
 /// Owned bytes holding whole transactions, and the events found in them.
 #[derive(Debug)]
 pub struct Chunk {
@@ -351,8 +354,8 @@ pub struct X12Reader<R> {
     open: Option<OpenInterchange>,
     items: Vec<Item>,
     spans: Vec<Span>,
-    /// Buffers of a chunk the caller has finished with (see [`X12Reader::recycle`]).
-    spare: Option<Chunk>,
+    /// Buffers of chunks the caller has finished with (see [`X12Reader::recycle`]).
+    spare: Vec<Chunk>,
     interchanges: u32,
     isa13_seen: HashSet<String>,
     skipped_from: Option<u64>,
@@ -412,7 +415,7 @@ impl<R: Read> X12Reader<R> {
             open: None,
             items: Vec::new(),
             spans: Vec::new(),
-            spare: None,
+            spare: Vec::new(),
             interchanges: 0,
             isa13_seen: HashSet::new(),
             skipped_from: None,
@@ -474,7 +477,7 @@ impl<R: Read> X12Reader<R> {
         let keep_from = keep_from.min(self.buf.len());
         // The next chunk's buffers: a returned chunk's, else new ones sized like this chunk
         // (growing them by doubling means copies and freshly faulted pages every chunk).
-        let (mut next_bytes, mut next_spans, next_items) = match self.spare.take() {
+        let (mut next_bytes, mut next_spans, next_items) = match self.spare.pop() {
             Some(c) => (c.bytes, c.spans, c.items),
             None => (
                 Vec::with_capacity(self.buf.len()),
@@ -524,11 +527,14 @@ impl<R: Read> X12Reader<R> {
         chunk
     }
 
-    /// Gives back a chunk the caller is done with, so its buffers hold the next chunk: a long
+    /// Gives back a chunk the caller is done with, so its buffers hold a later chunk: a long
     /// run then reuses the same few megabytes instead of faulting in fresh pages per chunk.
+    /// A few are kept: chunks come back in bursts (a run writes them in input order, holding
+    /// early finishers), and one kept spare let a tenth of a run's chunks be freed and made
+    /// again from fresh pages.
     pub fn recycle(&mut self, chunk: Chunk) {
-        if self.spare.is_none() {
-            self.spare = Some(chunk);
+        if self.spare.len() < MAX_SPARE_CHUNKS {
+            self.spare.push(chunk);
         }
     }
 
