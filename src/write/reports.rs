@@ -92,9 +92,13 @@ pub struct Summary {
 
 /// Minutes from receipt to decision, counted per distinct value: the exact median in memory
 /// bounded by the span of the times, not by the number of requests.
+///
+/// Every split of every chunk keeps one, and they are merged up to the run's: a hash map
+/// takes a merge in one cheap step per distinct value (a B-tree cost a search per value, and
+/// about 1% of a two-thread run); the values are sorted once, when the median is asked for.
 #[derive(Debug, Default, Clone)]
 struct MinuteHistogram {
-    counts: BTreeMap<u32, u64>,
+    counts: rustc_hash::FxHashMap<u32, u64>,
     n: u64,
     total: u64,
 }
@@ -106,7 +110,11 @@ impl MinuteHistogram {
         self.total += u64::from(minutes);
     }
 
-    fn merge(&mut self, other: MinuteHistogram) {
+    fn merge(&mut self, mut other: MinuteHistogram) {
+        // The larger map takes in the smaller one.
+        if other.counts.len() > self.counts.len() {
+            std::mem::swap(&mut self.counts, &mut other.counts);
+        }
         for (m, c) in other.counts {
             *self.counts.entry(m).or_default() += c;
         }
@@ -114,10 +122,11 @@ impl MinuteHistogram {
         self.total += other.total;
     }
 
-    /// The value at 0-based rank `k` in sorted order.
-    fn nth(&self, k: u64) -> u32 {
+    /// The value at 0-based rank `k` of `sorted` (distinct values and their counts, in
+    /// increasing order).
+    fn nth(sorted: &[(u32, u64)], k: u64) -> u32 {
         let mut seen = 0;
-        for (&m, &c) in &self.counts {
+        for &(m, c) in sorted {
             seen += c;
             if k < seen {
                 return m;
@@ -131,12 +140,15 @@ impl MinuteHistogram {
         if self.n == 0 {
             return (0.0, 0.0);
         }
+        let mut sorted: Vec<(u32, u64)> = self.counts.iter().map(|(&m, &c)| (m, c)).collect();
+        sorted.sort_unstable();
+        let nth = |k| f64::from(Self::nth(&sorted, k));
         let avg = self.total as f64 / self.n as f64 / 60.0;
         let mid = self.n / 2;
         let med = if self.n.is_multiple_of(2) {
-            (f64::from(self.nth(mid - 1)) + f64::from(self.nth(mid))) / 2.0
+            (nth(mid - 1) + nth(mid)) / 2.0
         } else {
-            f64::from(self.nth(mid))
+            nth(mid)
         } / 60.0;
         (round(avg), round(med))
     }
@@ -1219,5 +1231,20 @@ mod tests {
         // Even count with repeats: (120 + 180) / 2 = 150 min = 2.5 h.
         assert_eq!(of(&[60, 120, 180, 180, 120, 240]).hours(), (2.5, 2.5));
         assert_eq!(of(&[]).hours(), (0.0, 0.0));
+    }
+
+    #[test]
+    fn merged_histograms_give_what_one_histogram_of_all_values_gives() {
+        let values: Vec<u32> = (0..500u32).map(|i| (i * 7919) % 311).collect();
+        let whole = of(&values);
+        // Merged in pieces of every size, small into large and large into small.
+        for cut in [0, 1, 37, 250, 499, 500] {
+            let (a, b) = values.split_at(cut);
+            for (mut into, from) in [(of(a), of(b)), (of(b), of(a))] {
+                into.merge(from);
+                assert_eq!(into.hours(), whole.hours(), "cut at {cut}");
+                assert_eq!((into.n, into.total), (whole.n, whole.total));
+            }
+        }
     }
 }
