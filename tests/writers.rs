@@ -152,6 +152,44 @@ fn golden_approved_response_matches_the_reference_segment_for_segment() {
 }
 
 #[test]
+fn an_echoed_st02_with_unusual_characters_is_cleaned_at_st_and_se() {
+    // The reader checks ST02 only for its length (4 to 9): a component separator or a space
+    // in it must not reach the response raw.
+    let dir = tempfile::tempdir().unwrap();
+    let (policy, el, pr) = reference_setup(dir.path());
+    let out = dir.path().join("out");
+    for (i, st02) in ["12:4", "AB C1", "0001"].into_iter().enumerate() {
+        let input = dir.path().join(format!("278-request-{i}.x12"));
+        let text = example("278-request.x12")
+            .replace("ST*278*0001*", &format!("ST*278*{st02}*"))
+            .replace("SE*21*0001~", &format!("SE*21*{st02}~"));
+        std::fs::write(&input, text).unwrap();
+        let _ = std::fs::remove_dir_all(&out);
+        let code = run_into(
+            &[&input],
+            &out,
+            &[
+                "--policy",
+                policy.to_str().unwrap(),
+                "--eligibility",
+                el.to_str().unwrap(),
+                "--providers",
+                pr.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, 0, "{st02}");
+        let ours = std::fs::read_to_string(out.join(format!("responses/278-request-{i}.278.x12")))
+            .unwrap();
+        let segs = segments(&ours, '~');
+        let cleaned = st02.replace(':', " ");
+        let st = segs.iter().find(|s| s.starts_with("ST*")).unwrap();
+        let se = segs.iter().find(|s| s.starts_with("SE*")).unwrap();
+        assert_eq!(st, &format!("ST*278*{cleaned}*005010X217"), "{st02}");
+        assert!(se.ends_with(&format!("*{cleaned}")), "{st02}: {se}");
+    }
+}
+
+#[test]
 fn golden_999_accept_matches_the_reference() {
     let dir = tempfile::tempdir().unwrap();
     let (policy, el, pr) = reference_setup(dir.path());

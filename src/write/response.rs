@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 /// Values a response needs beyond the request and its decision.
 #[derive(Debug, Clone)]
 pub struct ResponseContext<'a> {
-    /// ST02 of the response (digits).
+    /// ST02 of the response: the request's, echoed.
     pub st02: &'a str,
     /// When the response is created (the as-of time).
     pub created: NaiveDateTime,
@@ -134,7 +134,15 @@ pub fn render_response_into(
             seg!(o, "AAA", ["N", "", r.reason, r.follow_up]);
         }
     };
-    o.w.ours_in_place("ST", &[b"278", ctx.st02.as_bytes(), b"005010X217"]);
+    // ST02 echoes the request's, which the reader checks only for length: written directly
+    // when it is letters and digits (as control numbers are), else through the cleaning
+    // encoder, at ST and at SE alike.
+    let st02_plain = ctx.st02.bytes().all(|b| b.is_ascii_alphanumeric());
+    if st02_plain {
+        o.w.ours_in_place("ST", &[b"278", ctx.st02.as_bytes(), b"005010X217"]);
+    } else {
+        seg!(o, "ST", ["278", ctx.st02, "005010X217"]);
+    }
     let date = ymd(ctx.created.date());
     let date = date.as_bytes();
     let time = hhmm(ctx.created);
@@ -330,7 +338,11 @@ pub fn render_response_into(
     let count = o.w.segments_since_st() + 1;
     let mut count_text = Short::new();
     let count_text = decimal(count, &mut count_text);
-    o.w.ours_in_place("SE", &[count_text.as_bytes(), ctx.st02.as_bytes()]);
+    if st02_plain {
+        o.w.ours_in_place("SE", &[count_text.as_bytes(), ctx.st02.as_bytes()]);
+    } else {
+        seg!(o, "SE", [count_text, ctx.st02]);
+    }
     drop(o);
     start..buf.len()
 }
