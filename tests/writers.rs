@@ -67,6 +67,23 @@ fn run_into(inputs: &[&Path], out: &Path, extra: &[&str]) -> i32 {
     cmd.output().unwrap().status.code().unwrap()
 }
 
+/// Runs `input` into `out` under the reference setup's policy and rosters.
+fn run_with_setup(setup: (&Path, &Path, &Path), input: &Path, out: &Path) -> i32 {
+    let (policy, el, pr) = setup;
+    run_into(
+        &[input],
+        out,
+        &[
+            "--policy",
+            policy.to_str().unwrap(),
+            "--eligibility",
+            el.to_str().unwrap(),
+            "--providers",
+            pr.to_str().unwrap(),
+        ],
+    )
+}
+
 fn segments(text: &str, term: char) -> Vec<String> {
     text.split(term)
         .map(|s| s.trim().to_string())
@@ -111,18 +128,7 @@ fn golden_approved_response_matches_the_reference_segment_for_segment() {
     let input = dir.path().join("278-request.x12");
     std::fs::write(&input, example("278-request.x12")).unwrap();
     let out = dir.path().join("out");
-    let code = run_into(
-        &[&input],
-        &out,
-        &[
-            "--policy",
-            policy.to_str().unwrap(),
-            "--eligibility",
-            el.to_str().unwrap(),
-            "--providers",
-            pr.to_str().unwrap(),
-        ],
-    );
+    let code = run_with_setup((&policy, &el, &pr), &input, &out);
     assert_eq!(code, 0);
     let ours = std::fs::read_to_string(out.join("responses/278-request.278.x12")).unwrap();
     let reference = example("278-response-approved.x12");
@@ -165,18 +171,7 @@ fn an_echoed_st02_with_unusual_characters_is_cleaned_at_st_and_se() {
             .replace("SE*21*0001~", &format!("SE*21*{st02}~"));
         std::fs::write(&input, text).unwrap();
         let _ = std::fs::remove_dir_all(&out);
-        let code = run_into(
-            &[&input],
-            &out,
-            &[
-                "--policy",
-                policy.to_str().unwrap(),
-                "--eligibility",
-                el.to_str().unwrap(),
-                "--providers",
-                pr.to_str().unwrap(),
-            ],
-        );
+        let code = run_with_setup((&policy, &el, &pr), &input, &out);
         assert_eq!(code, 0, "{st02}");
         let ours = std::fs::read_to_string(out.join(format!("responses/278-request-{i}.278.x12")))
             .unwrap();
@@ -196,18 +191,7 @@ fn golden_999_accept_matches_the_reference() {
     let input = dir.path().join("278-request.x12");
     std::fs::write(&input, example("278-request.x12")).unwrap();
     let out = dir.path().join("out");
-    run_into(
-        &[&input],
-        &out,
-        &[
-            "--policy",
-            policy.to_str().unwrap(),
-            "--eligibility",
-            el.to_str().unwrap(),
-            "--providers",
-            pr.to_str().unwrap(),
-        ],
-    );
+    run_with_setup((&policy, &el, &pr), &input, &out);
     let acks = std::fs::read_to_string(out.join("acks/278-request.999.x12")).unwrap();
     let a: Vec<String> = first_interchange(&acks).iter().map(|s| masked(s)).collect();
     let b: Vec<String> = first_interchange(&example("999-accept.x12"))
@@ -239,18 +223,7 @@ fn golden_999_reject_matches_the_reference() {
     let input = dir.path().join("second.x12");
     std::fs::write(&input, bad).unwrap();
     let out = dir.path().join("out");
-    let code = run_into(
-        &[&input],
-        &out,
-        &[
-            "--policy",
-            policy.to_str().unwrap(),
-            "--eligibility",
-            el.to_str().unwrap(),
-            "--providers",
-            pr.to_str().unwrap(),
-        ],
-    );
+    let code = run_with_setup((&policy, &el, &pr), &input, &out);
     assert_eq!(
         code, 1,
         "a transaction rejected by the 999 is an input that was not processed as submitted"

@@ -34,12 +34,8 @@ impl Short {
         let end = self.len + width as usize;
         if width == 2 {
             // Months, days, hours, minutes: two bytes from the table.
-            let at = 2 * (v % 100) as usize;
-            if let (Some(pair), Some(slots)) = (
-                TWO_DIGIT_BYTES.get(at..at + 2),
-                self.buf.get_mut(self.len..end),
-            ) {
-                slots.copy_from_slice(pair);
+            if let Some(slots) = self.buf.get_mut(self.len..end) {
+                slots.copy_from_slice(&pair((v % 100) as u32));
                 self.len = end;
             }
             return self;
@@ -73,12 +69,11 @@ impl Short {
     }
 
     /// The year: four digits, more when it needs them (dates before year 0 print as 0000).
-    /// Four digits are two pairs from the table (a digit at a time cost twice as much, and
-    /// every request has several dates).
+    /// Only the rare dates that [`date_pairs`] leaves out come here.
     fn year(&mut self, d: NaiveDate) -> &mut Self {
         match u64::try_from(d.year()) {
             Ok(y) if y > 9999 => self.number(y),
-            Ok(y) => self.padded(y / 100, 2).padded(y % 100, 2),
+            Ok(y) => self.padded(y, 4),
             Err(_) => self.padded(0, 4),
         }
     }
@@ -205,14 +200,13 @@ pub(crate) fn ymd_array(d: NaiveDate) -> Option<[u8; 8]> {
     Some([y1, y2, y3, y4, m1, m2, d1, d2])
 }
 
-/// The bytes of "00" to "99", one after the other.
+/// The bytes of "00" to "99", one after the other (the pairs, laid end to end).
 #[allow(clippy::indexing_slicing)] // constant indices below 200, evaluated at compile time
 const TWO_DIGIT_BYTES: [u8; 200] = {
     let mut b = [0u8; 200];
     let mut i = 0;
-    while i < 100 {
-        b[2 * i] = b'0' + (i / 10) as u8;
-        b[2 * i + 1] = b'0' + (i % 10) as u8;
+    while i < 200 {
+        b[i] = TWO_DIGIT_PAIRS[i / 2][i % 2];
         i += 1;
     }
     b
