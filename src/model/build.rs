@@ -1371,8 +1371,7 @@ impl<'s, 'c> Builder<'s, 'c> {
         n: usize,
         quals: &[&str],
     ) -> Procedure<'s> {
-        let q = seg.component(n, 1);
-        let code = seg.component(n, 2);
+        let [q, code, m1, m2, m3, m4, description] = seg.components_array(n);
         if q.is_empty() {
             self.el_err(
                 seg,
@@ -1411,15 +1410,15 @@ impl<'s, 'c> Builder<'s, 'c> {
                 "the procedure code is required".into(),
             );
         }
-        let modifiers = (3..=6)
-            .map(|c| seg.component(n, c))
+        let modifiers = [m1, m2, m3, m4]
+            .into_iter()
             .filter(|m| !m.is_empty())
             .collect();
         Procedure {
             qualifier: q,
             code,
             modifiers,
-            description: seg.component(n, 7),
+            description,
         }
     }
 
@@ -1463,7 +1462,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                     self.code_in(seg, pos, 1, cats, 1525);
                 }
                 self.code_in(seg, pos, 2, &["I", "1", "2", "3", "4", "N", "R", "S"], 1322);
-                let q = seg.component(4, 2);
+                let [facility_code, q] = seg.components_array(4);
                 if !seg.get(4).is_empty() && !matches!(q, "A" | "B") {
                     self.el_err(
                         seg,
@@ -1482,10 +1481,11 @@ impl<'s, 'c> Builder<'s, 'c> {
                     category: seg.get(1),
                     certification_type: seg.get(2),
                     service_type: seg.get(3),
-                    facility_code: seg.component(4, 1),
+                    facility_code,
                     facility_code_qualifier: q,
-                    related_causes: (1..=3)
-                        .map(|c| seg.component(5, c))
+                    related_causes: seg
+                        .components_array::<3>(5)
+                        .into_iter()
                         .filter(|c| !c.is_empty())
                         .collect(),
                     level_of_service: seg.get(6),
@@ -1544,8 +1544,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                     if seg.get(n).is_empty() {
                         continue;
                     }
-                    let q = seg.component(n, 1);
-                    let code = seg.component(n, 2);
+                    let [q, code, format, when] = seg.components_array(n);
                     let known = [
                         "ABK", "ABF", "ABJ", "APR", "BK", "BF", "BJ", "PR", "DR", "LOI", "ABN",
                         "BN",
@@ -1575,9 +1574,9 @@ impl<'s, 'c> Builder<'s, 'c> {
                         );
                     }
                     let mut date = None;
-                    if !seg.component(n, 4).is_empty() {
-                        date = d8(seg.component(n, 4));
-                        if seg.component(n, 3) != "D8" || date.is_none() {
+                    if !when.is_empty() {
+                        date = d8(when);
+                        if format != "D8" || date.is_none() {
                             self.date_err(
                                 seg,
                                 pos,

@@ -270,6 +270,36 @@ impl<'a> Segment<'a> {
         }
     }
 
+    /// The first `N` components of element `n`, as text, cut in one pass (empty where absent;
+    /// components beyond `N` are ignored). Composites such as SV1-01 or HI-01 are read whole,
+    /// and asking [`Self::component`] for each part scanned the element again from the start
+    /// every time.
+    pub fn components_array<const N: usize>(&self, n: usize) -> [&str; N] {
+        let mut out = [""; N];
+        let element = self.get(n);
+        let comp = self.delims.component;
+        if !comp.is_ascii() {
+            for (slot, part) in out.iter_mut().zip(element.split(char::from(comp))) {
+                *slot = part;
+            }
+            return out;
+        }
+        let mut rest = element;
+        for slot in out.iter_mut() {
+            match rest.bytes().position(|b| b == comp) {
+                Some(at) => {
+                    *slot = rest.get(..at).unwrap_or("");
+                    rest = rest.get(at + 1..).unwrap_or("");
+                }
+                None => {
+                    *slot = rest;
+                    break;
+                }
+            }
+        }
+        out
+    }
+
     /// All components of element `n`, as text.
     pub fn components(&self, n: usize) -> impl Iterator<Item = &str> {
         let comp = self.delims.component as char;
@@ -541,6 +571,9 @@ mod tests {
         assert_eq!(s.component(1, 2), "73721");
         assert_eq!(s.component(1, 3), "RT");
         assert_eq!(s.component(1, 4), "");
+        assert_eq!(s.components_array::<4>(1), ["HC", "73721", "RT", ""]);
+        assert_eq!(s.components_array::<2>(1), ["HC", "73721"]);
+        assert_eq!(s.components_array::<2>(9), ["", ""]);
         assert_eq!(s.get(9), "");
         assert_eq!(s.element_count(), 4);
     }
@@ -598,6 +631,15 @@ mod tests {
                 for c in 0..5 {
                     let want = parts.get(n).copied().unwrap_or("").split(':').nth(c.max(1) - 1).unwrap_or("");
                     proptest::prop_assert_eq!(seg.component(n, c), want, "element {} component {}", n, c);
+                }
+                // Cut in one pass, the parts are the ones asked for one at a time.
+                let three: [&str; 3] = seg.components_array(n);
+                let seven: [&str; 7] = seg.components_array(n);
+                for c in 1..=7 {
+                    if let Some(&got) = three.get(c - 1) {
+                        proptest::prop_assert_eq!(got, seg.component(n, c));
+                    }
+                    proptest::prop_assert_eq!(seven[c - 1], seg.component(n, c), "element {} component {}", n, c);
                 }
             }
             proptest::prop_assert_eq!(seg.element_count(), parts.len() - 1);
