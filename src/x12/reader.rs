@@ -324,7 +324,8 @@ impl OpenTxn {
 struct OpenGroup {
     group: Arc<Group>,
     txns: u32,
-    st02_seen: HashSet<u64>,
+    /// ST02s seen in the group, keyed by [`control_key`].
+    st02_seen: rustc_hash::FxHashSet<u128>,
 }
 
 struct OpenInterchange {
@@ -365,10 +366,26 @@ pub struct X12Reader<R> {
     broken: bool,
 }
 
-fn hash_str(s: &str) -> u64 {
+/// The key under which a group remembers an ST02. A control number is at most nine
+/// characters, so the usual one is packed whole into the key (exact, no collision) and the set
+/// hashes a plain integer. The top byte of a packed key holds its length; a longer control
+/// number (already an error) is hashed into a key whose top byte is zero and whose low byte is
+/// 0xFF, so it never equals a packed key.
+fn control_key(s: &str) -> u128 {
+    let bytes = s.as_bytes();
+    if bytes.len() <= 15 {
+        let mut key = [0u8; 16];
+        if let Some(head) = key.get_mut(..bytes.len()) {
+            head.copy_from_slice(bytes);
+        }
+        if let Some(top) = key.last_mut() {
+            *top = bytes.len() as u8;
+        }
+        return u128::from_le_bytes(key);
+    }
     let mut h = std::collections::hash_map::DefaultHasher::new();
     s.hash(&mut h);
-    h.finish()
+    (u128::from(h.finish()) << 8) | 0xff
 }
 
 fn all_digits(s: &str) -> bool {
@@ -1099,7 +1116,7 @@ impl<R: Read> X12Reader<R> {
         o.group = Some(OpenGroup {
             group: Arc::clone(&group),
             txns: 0,
-            st02_seen: HashSet::new(),
+            st02_seen: rustc_hash::FxHashSet::default(),
         });
         self.items.push(Item::GroupStart(group));
         self.items.extend(diags.into_iter().map(Item::Diagnostic));
@@ -1290,7 +1307,7 @@ impl<R: Read> X12Reader<R> {
             ),
             Some(g) => {
                 g.txns += 1;
-                if !g.st02_seen.insert(hash_str(&control)) {
+                if !g.st02_seen.insert(control_key(&control)) {
                     terr(
                         "st-duplicate",
                         "23",
@@ -1567,5 +1584,32 @@ pub fn printable_id(id: &[u8]) -> String {
         format!("{s}…")
     } else {
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::control_key;
+
+    #[test]
+    fn control_keys_are_equal_only_for_equal_control_numbers() {
+        let numbers = [
+            "",
+            "0",
+            "00",
+            "0001",
+            "00010",
+            "1000",
+            "000000001",
+            "ABCDEFGHIJKLMNO",
+            "ABCDEFGHIJKLMNOP",
+            "ABCDEFGHIJKLMNOQ",
+        ];
+        for (i, a) in numbers.iter().enumerate() {
+            assert_eq!(control_key(a), control_key(&a.to_string()));
+            for b in numbers.iter().skip(i + 1) {
+                assert_ne!(control_key(a), control_key(b), "{a:?} and {b:?}");
+            }
+        }
     }
 }
