@@ -577,16 +577,42 @@ impl<R: Read> X12Reader<R> {
             }
         }
         loop {
-            if !self.items.is_empty() && self.parsed_len() >= self.opts.chunk_bytes {
+            if self.chunk_full() {
                 return Progress::ChunkFull;
             }
-            let step = if self.open.is_some() {
-                self.step_segment()
-            } else {
-                self.step_seek_isa()
-            };
-            if !step {
+            if self.open.is_some() {
+                // The buffer is lent out while the interchange's segments are read, so an
+                // envelope segment read from it can be handed to the methods that update
+                // `self` without being copied out first. Nothing they call reads `self.buf`.
+                let buf = std::mem::take(&mut self.buf);
+                let progress = self.segments_in(&buf);
+                self.buf = buf;
+                match progress {
+                    Some(p) => return p,
+                    None => continue,
+                }
+            }
+            if !self.step_seek_isa() {
                 return Progress::NeedMore;
+            }
+        }
+    }
+
+    fn chunk_full(&self) -> bool {
+        !self.items.is_empty() && self.parsed_len() >= self.opts.chunk_bytes
+    }
+
+    /// Reads segments of the open interchange from the lent buffer `buf` until the chunk is
+    /// full or more bytes are needed (`Some`), or the interchange has ended (`None`).
+    fn segments_in(&mut self, buf: &[u8]) -> Option<Progress> {
+        loop {
+            if !self.step_segment(buf) {
+                return Some(Progress::NeedMore);
+            }
+            // None once the interchange has ended.
+            self.open.as_ref()?;
+            if self.chunk_full() {
+                return Some(Progress::ChunkFull);
             }
         }
     }
@@ -843,11 +869,13 @@ impl<R: Read> X12Reader<R> {
     }
 
     /// Reads one segment inside an interchange; returns false when more bytes are needed.
-    fn step_segment(&mut self) -> bool {
+    /// Reads one segment of the open interchange from `buf` (the reader's own buffer, lent);
+    /// false when more bytes are needed.
+    fn step_segment(&mut self, buf: &[u8]) -> bool {
         let Some(delims) = self.open.as_ref().map(|o| o.ic.header.delimiters) else {
             return false;
         };
-        let scanned = scan_body(&self.buf, self.pos, delims);
+        let scanned = scan_body(buf, self.pos, delims);
         let (segment, end, unterminated, span) = match scanned {
             Scan::Body {
                 start,
@@ -882,18 +910,18 @@ impl<R: Read> X12Reader<R> {
                     self.other_segment(offset, shown, span);
                     return true;
                 }
-                let seg = Segment::new(self.base + start as u64, body, delims).into_owned();
+                let seg = Segment::new(self.base + start as u64, body, delims);
                 (seg, end, false, span)
             }
             Scan::End => {
-                self.pos = self.buf.len().max(self.pos);
+                self.pos = buf.len().max(self.pos);
                 return false;
             }
             Scan::Unterminated { start } => {
                 if !self.eof {
-                    return self.check_oversized_and_wait();
+                    return self.check_oversized_and_wait(buf.len());
                 }
-                let body = self.buf.get(start..).unwrap_or(&[]);
+                let body = buf.get(start..).unwrap_or(&[]);
                 let body = body
                     .iter()
                     .rposition(|&b| !is_blank(b))
@@ -906,7 +934,7 @@ impl<R: Read> X12Reader<R> {
                     wrapped: memchr::memchr2(b'\r', b'\n', &body).is_some(),
                 };
                 let seg = Segment::new(self.base + start as u64, Cow::Owned(body), delims);
-                (seg, self.buf.len(), true, span)
+                (seg, buf.len(), true, span)
             }
         };
         let seg_start = (segment.offset - self.base) as usize;
@@ -963,18 +991,19 @@ impl<R: Read> X12Reader<R> {
         true
     }
 
-    fn check_oversized_and_wait(&mut self) -> bool {
+    /// `buffered` is the length of the (lent) buffer.
+    fn check_oversized_and_wait(&mut self, buffered: usize) -> bool {
         let cap = self.opts.max_transaction_bytes;
         let file = Arc::clone(&self.file);
         let pos = self.pos;
         if let Some(t) = self.open.as_mut().and_then(|o| o.txn.as_mut()) {
-            if self.buf.len().saturating_sub(t.start) > cap {
+            if buffered.saturating_sub(t.start) > cap {
                 t.mark_oversized(&file, cap);
             }
         }
         // A single segment larger than the cap: drop what we have of it.
-        if self.buf.len().saturating_sub(pos) > cap {
-            self.pos = self.buf.len();
+        if buffered.saturating_sub(pos) > cap {
+            self.pos = buffered;
         }
         false
     }
@@ -1606,7 +1635,9 @@ mod tests {
             "ABCDEFGHIJKLMNOQ",
         ];
         for (i, a) in numbers.iter().enumerate() {
-            assert_eq!(control_key(a), control_key(&a.to_string()));
+            // Equal text from another allocation gives the same key.
+            let copy: String = a.chars().collect();
+            assert_eq!(control_key(a), control_key(&copy));
             for b in numbers.iter().skip(i + 1) {
                 assert_ne!(control_key(a), control_key(b), "{a:?} and {b:?}");
             }
