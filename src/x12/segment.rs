@@ -13,6 +13,11 @@ use std::borrow::Cow;
 /// scanning for the elements beyond.
 const INDEXED: usize = 24;
 
+/// A separator position inside a segment. One byte: nearly every segment of a 278 is shorter
+/// than 256 bytes, and a smaller segment is cheaper to build, collect and walk. A longer one
+/// (a long MSG text) is not indexed, and its elements are found by scanning.
+type SepPos = u8;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Body<'a> {
     /// Valid UTF-8 (the normal case): elements are sliced without re-validation.
@@ -29,7 +34,7 @@ pub struct Segment<'a> {
     body: Body<'a>,
     delims: Delimiters,
     /// Positions of the first `INDEXED` element separators.
-    seps: [u16; INDEXED],
+    seps: [SepPos; INDEXED],
     /// Number of separators recorded in `seps`.
     count: u8,
     /// True when the segment has more separators than recorded, or is too long to index.
@@ -365,22 +370,22 @@ pub enum Scanned<'a> {
 }
 
 /// A segment's element index: separator positions, how many, and whether there are more.
-type Index = ([u16; INDEXED], u8, bool);
+type Index = ([SepPos; INDEXED], u8, bool);
 
 /// Positions of the first [`INDEXED`] element separators among the first `len` bytes of
 /// `window`, how many were kept, and whether there are more (or the segment is too long for
-/// `u16` positions) so that later elements must be found by scanning.
+/// [`SepPos`] positions) so that later elements must be found by scanning.
 #[inline]
 fn separators(window: &[u8], len: usize, element: u8) -> Index {
-    let mut seps = [0u16; INDEXED];
-    if len > usize::from(u16::MAX) {
+    let mut seps = [0; INDEXED];
+    if len > usize::from(SepPos::MAX) {
         return (seps, 0, true);
     }
     let mut count = 0usize;
     let mut overflow = false;
     super::bytescan::each_position(window, len, element, |at| match seps.get_mut(count) {
         Some(slot) => {
-            *slot = at as u16;
+            *slot = at as SepPos;
             count += 1;
             true
         }
@@ -579,6 +584,29 @@ mod tests {
     }
 
     #[test]
+    fn segments_too_long_to_index_read_the_same() {
+        // Past 255 bytes the separator positions no longer fit the index; elements are then
+        // found by scanning, and must read exactly as a plain split does.
+        let long = "X".repeat(300);
+        for text in [
+            format!("MSG*{long}"),
+            format!("MSG*{long}*B"),
+            format!("NM1*IL*1*{long}*JANE****MI*ID9"),
+            format!("NM1*IL*1*SMITH*JANE****MI*{long}"),
+        ] {
+            let seg = Segment::new(0, Cow::Borrowed(text.as_bytes()), Delimiters::default());
+            let parts: Vec<&str> = text.split('*').collect();
+            assert_eq!(seg.id_str(), parts[0]);
+            assert_eq!(seg.element_count(), parts.len() - 1);
+            for n in 0..parts.len() + 2 {
+                let want = parts.get(n).copied().unwrap_or("");
+                assert_eq!(seg.get(n), want, "element {n}");
+                assert_eq!(seg.has(n), !want.is_empty());
+            }
+        }
+    }
+
+    #[test]
     fn a_lent_window_indexes_like_the_text_alone() {
         // The element separators after the segment's end (in the next segment) are not its own.
         let buf = "HL*1**20*1~NM1*X3*2*UMBATCH MEDICAL GROUP*****PI*UMB01~";
@@ -619,7 +647,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn elements_match_a_plain_split(
-            elements in proptest::collection::vec("[A-Z0-9:]{0,4}", 0..40),
+            elements in proptest::collection::vec("[A-Z0-9:]{0,9}", 0..40),
         ) {
             let text = std::iter::once("NM1".to_string()).chain(elements).collect::<Vec<_>>().join("*");
             let seg = Segment::new(0, Cow::Borrowed(text.as_bytes()), Delimiters::default());
