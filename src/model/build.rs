@@ -1916,3 +1916,36 @@ pub fn read_278<'s>(segments: &'s [Segment<'_>], ctx: &TxnContext<'s>) -> Built<
     }
     built
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Sid;
+
+    #[test]
+    fn segment_ids_are_told_apart_exactly() {
+        let known: [(&[u8], Sid); 6] = [
+            (b"ST", Sid::St),
+            (b"SE", Sid::Se),
+            (b"HL", Sid::Hl),
+            (b"NM1", Sid::Nm1),
+            (b"SV3", Sid::Sv3),
+            (b"TOO", Sid::Too),
+        ];
+        for (id, sid) in known {
+            assert_eq!(Sid::of(id), sid, "{id:?}");
+        }
+        for other in [
+            &b""[..],
+            b"S",
+            b"ST\0",
+            b"HL\0",
+            b"NM",
+            b"NM1X",
+            b"nm1",
+            b"ISA",
+            b"\0\0\0",
+        ] {
+            assert_eq!(Sid::of(other), Sid::Other, "{other:?}");
+        }
+    }
+}
