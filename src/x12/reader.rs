@@ -299,6 +299,7 @@ struct OpenTxn {
 
 impl OpenTxn {
     /// Stops keeping the bytes of a transaction larger than `cap` and records why (once).
+    #[cold]
     fn mark_oversized(&mut self, file: &Arc<str>, cap: usize) {
         if self.oversized {
             return;
@@ -1521,9 +1522,12 @@ impl<R: Read> X12Reader<R> {
     }
 
     /// Counts a body segment; `id` is given only when it must be shown (errors).
+    // Inlined: it runs for every body segment, nearly always inside a transaction; the report
+    // of a segment outside one is kept out of line.
+    #[inline]
     fn other_segment(&mut self, offset: u64, id: Option<String>, span: Span) {
         let cap = self.opts.max_transaction_bytes;
-        let in_txn = match self.open.as_mut().and_then(|o| o.txn.as_mut()) {
+        match self.open.as_mut().and_then(|o| o.txn.as_mut()) {
             Some(t) => {
                 t.count += 1;
                 if !t.oversized {
@@ -1534,34 +1538,37 @@ impl<R: Read> X12Reader<R> {
                     // for every segment (an atomic add and subtract each time).
                     t.mark_oversized(&self.file, cap);
                 }
-                true
             }
-            None => false,
-        };
-        if !in_txn {
-            let id = id.unwrap_or_default();
-            let o = self.open.as_ref();
-            let loc = Location {
-                byte_offset: Some(offset),
-                interchange: o.map(|o| o.ic.header.control_number.clone()),
-                group: o
-                    .and_then(|o| o.group.as_ref())
-                    .map(|g| g.group.control_number.clone()),
-                segment_id: Some(id.clone()),
-                ..Location::default()
-            };
-            let d = self
-                .diag(
-                    Severity::Error,
-                    "segment-outside-transaction",
-                    format!(
-                        "segment `{id}` appears outside a transaction set (expected GS, ST, GE or IEA)"
-                    ),
-                )
-                .at(loc)
-                .with_ack(AckCode::Ta1 { note: "024" });
-            self.items.push(Item::Diagnostic(d));
+            None => self.segment_outside_transaction(offset, id),
         }
+    }
+
+    /// Reports a body segment found outside any transaction set.
+    #[cold]
+    #[inline(never)]
+    fn segment_outside_transaction(&mut self, offset: u64, id: Option<String>) {
+        let id = id.unwrap_or_default();
+        let o = self.open.as_ref();
+        let loc = Location {
+            byte_offset: Some(offset),
+            interchange: o.map(|o| o.ic.header.control_number.clone()),
+            group: o
+                .and_then(|o| o.group.as_ref())
+                .map(|g| g.group.control_number.clone()),
+            segment_id: Some(id.clone()),
+            ..Location::default()
+        };
+        let d = self
+            .diag(
+                Severity::Error,
+                "segment-outside-transaction",
+                format!(
+                    "segment `{id}` appears outside a transaction set (expected GS, ST, GE or IEA)"
+                ),
+            )
+            .at(loc)
+            .with_ack(AckCode::Ta1 { note: "024" });
+        self.items.push(Item::Diagnostic(d));
     }
 
     fn finish(&mut self) {
