@@ -424,19 +424,31 @@ fn process_batch(
     out: &mut WorkerOut,
     results: &mut Vec<TxnResult>,
 ) {
-    let (early, segs): (Vec<Option<TxnResult>>, Vec<Vec<Segment<'_>>>) = batch
+    // The batch's segments go into one vector (one allocation, not one per transaction);
+    // each transaction's are a range of it.
+    let mut flat: Vec<Segment<'_>> =
+        Vec::with_capacity(batch.iter().map(|u| u.spans.len()).sum());
+    let (early, ranges): (Vec<Option<TxnResult>>, Vec<std::ops::Range<usize>>) = batch
         .iter()
         .map(|u| match settled_early(u) {
-            Some(result) => (Some(result), Vec::new()),
-            None if u.range.is_empty() => (None, Vec::new()),
-            None => (None, u.segments(chunk).collect()),
+            Some(result) => (Some(result), 0..0),
+            None if u.range.is_empty() => (None, 0..0),
+            None => {
+                let start = flat.len();
+                flat.extend(u.segments(chunk));
+                (None, start..flat.len())
+            }
         })
         .unzip();
+    let segs: Vec<&[Segment<'_>]> = ranges
+        .into_iter()
+        .map(|r| flat.get(r).unwrap_or_default())
+        .collect();
     let mapped: Vec<InFlight<Mapped<'_>>> = early
         .into_iter()
         .zip(batch)
         .zip(&segs)
-        .map(|((early, u), s)| match early {
+        .map(|((early, u), &s)| match early {
             Some(result) => InFlight::Settled(result),
             None => read_unit(file, stem, u, s),
         })
