@@ -426,8 +426,7 @@ fn process_batch(
 ) {
     // The batch's segments go into one vector (one allocation, not one per transaction);
     // each transaction's are a range of it.
-    let mut flat: Vec<Segment<'_>> =
-        Vec::with_capacity(batch.iter().map(|u| u.spans.len()).sum());
+    let mut flat: Vec<Segment<'_>> = Vec::with_capacity(batch.iter().map(|u| u.spans.len()).sum());
     let (early, ranges): (Vec<Option<TxnResult>>, Vec<std::ops::Range<usize>>) = batch
         .iter()
         .map(|u| match settled_early(u) {

@@ -37,12 +37,9 @@ pub struct SegmentWriter<W: Write> {
     since_st: u32,
     written: u64,
     scratch: Vec<u8>,
-    /// Bytes never written raw in a value: delimiters and control characters.
-    unsafe_bytes: ByteSet,
-    /// The same, less the component and repetition separators (composite values).
-    unsafe_in_composite: ByteSet,
-    /// Whether none of `-`, `_` and `.` is a delimiter: see [`Self::ours_in_place`].
-    ours_are_safe: bool,
+    /// What the delimiters forbid in values, shared by the writers of this thread that use
+    /// the same delimiters (see [`Tables::for_delimiters`]).
+    tables: std::sync::Arc<Tables>,
 }
 
 /// Writers into memory (a response is rendered into a `Vec` per transaction): segments are
@@ -110,7 +107,9 @@ impl SegmentWriter<&mut Vec<u8>> {
         let mut keep = out.len();
         for value in [action.as_bytes(), certification] {
             out.push(e);
-            self.unsafe_in_composite.copy_cleaned(value, &mut out);
+            self.tables
+                .unsafe_in_composite
+                .copy_cleaned(value, &mut out);
             if !value.is_empty() {
                 keep = out.len();
             }
@@ -138,7 +137,7 @@ impl SegmentWriter<&mut Vec<u8>> {
         debug_assert!(elements.iter().all(|e| e
             .iter()
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))));
-        if !self.ours_are_safe {
+        if !self.tables.ours_are_safe {
             return self.encode_in_place(id, elements, false);
         }
         let e = self.delims.element;
@@ -229,16 +228,43 @@ impl ByteSet {
     }
 }
 
-impl<W: Write> SegmentWriter<W> {
-    /// A writer with the given delimiters and line ending.
-    pub fn new(out: W, delims: Delimiters, ending: LineEnding) -> Self {
-        // A line-break terminator already ends the line.
-        let ending = if delims.segment == b'\n' || delims.segment == b'\r' {
-            LineEnding::None
-        } else {
-            ending
-        };
-        // Both tables built in place (a writer is made per response).
+/// What a writer derives from its delimiters: which bytes a value may not hold.
+struct Tables {
+    /// Bytes never written raw in a value: delimiters and control characters.
+    unsafe_bytes: ByteSet,
+    /// The same, less the component and repetition separators (composite values).
+    unsafe_in_composite: ByteSet,
+    /// Whether none of `-`, `_` and `.` is a delimiter: see [`SegmentWriter::ours_in_place`].
+    ours_are_safe: bool,
+}
+
+thread_local! {
+    /// The tables of the delimiters last asked for on this thread. A writer is made per
+    /// response, nearly always with the delimiters of the one before (an interchange holds
+    /// thousands of requests); building and copying the two tables cost about 320
+    /// instructions a response, a shared reference about 40.
+    static LAST_TABLES: std::cell::RefCell<Option<(Delimiters, std::sync::Arc<Tables>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+impl Tables {
+    /// The tables for `delims`, shared with the last writer of this thread when it used the
+    /// same delimiters.
+    fn for_delimiters(delims: Delimiters) -> std::sync::Arc<Tables> {
+        LAST_TABLES.with(|last| {
+            let mut last = last.borrow_mut();
+            match last.as_ref() {
+                Some((d, t)) if *d == delims => std::sync::Arc::clone(t),
+                _ => {
+                    let t = std::sync::Arc::new(Tables::build(delims));
+                    *last = Some((delims, std::sync::Arc::clone(&t)));
+                    t
+                }
+            }
+        })
+    }
+
+    fn build(delims: Delimiters) -> Tables {
         let mut unsafe_bytes = ByteSet::controls();
         unsafe_bytes.set(
             [0x7f, delims.element, delims.component, delims.segment],
@@ -253,6 +279,23 @@ impl<W: Write> SegmentWriter<W> {
             false,
         );
         let ours_are_safe = ![b'-', b'_', b'.'].iter().any(|&b| unsafe_bytes.contains(b));
+        Tables {
+            unsafe_bytes,
+            unsafe_in_composite,
+            ours_are_safe,
+        }
+    }
+}
+
+impl<W: Write> SegmentWriter<W> {
+    /// A writer with the given delimiters and line ending.
+    pub fn new(out: W, delims: Delimiters, ending: LineEnding) -> Self {
+        // A line-break terminator already ends the line.
+        let ending = if delims.segment == b'\n' || delims.segment == b'\r' {
+            LineEnding::None
+        } else {
+            ending
+        };
         SegmentWriter {
             out,
             delims,
@@ -261,9 +304,7 @@ impl<W: Write> SegmentWriter<W> {
             written: 0,
             // Grown on first use: a writer into memory (one per response) never needs it.
             scratch: Vec::new(),
-            unsafe_bytes,
-            unsafe_in_composite,
-            ours_are_safe,
+            tables: Tables::for_delimiters(delims),
         }
     }
 
@@ -290,7 +331,7 @@ impl<W: Write> SegmentWriter<W> {
     /// [`Self::clean_into`] for bytes.
     fn clean_bytes_into(&self, value: &[u8], buf: &mut Vec<u8>) {
         let start = buf.len();
-        self.unsafe_bytes.copy_cleaned(value, buf);
+        self.tables.unsafe_bytes.copy_cleaned(value, buf);
         while buf.len() > start && buf.last() == Some(&b' ') {
             buf.pop();
         }
@@ -367,7 +408,9 @@ impl<W: Write> SegmentWriter<W> {
             for e in elements.iter().take(last + 1) {
                 buf.push(self.delims.element);
                 if composite {
-                    self.unsafe_in_composite.copy_cleaned(e.as_ref(), buf);
+                    self.tables
+                        .unsafe_in_composite
+                        .copy_cleaned(e.as_ref(), buf);
                 } else {
                     self.clean_bytes_into(e.as_ref(), buf);
                 }
@@ -477,6 +520,31 @@ mod tests {
         w.segment_composite("SV1", &[&comp, "1200"]).unwrap();
         let out = String::from_utf8(w.into_inner().unwrap()).unwrap();
         assert_eq!(out, "UM*HS*I~MSG*A B C D E~SV1*HC:73721*1200~");
+    }
+
+    #[test]
+    fn writers_in_turn_with_other_delimiters_clean_for_their_own() {
+        // Writers on one thread share the tables of the delimiters last used; a writer with
+        // other delimiters must get its own, and the first ones must come back intact.
+        let pipes = Delimiters {
+            element: b'|',
+            repetition: None,
+            component: b'!',
+            segment: b'\n',
+        };
+        let value = "A*B|C:D!E~F";
+        let write = |d: Delimiters| {
+            let mut w = SegmentWriter::new(Vec::new(), d, LineEnding::None);
+            w.segment("MSG", &[value]).unwrap();
+            String::from_utf8(w.into_inner().unwrap()).unwrap()
+        };
+        for _ in 0..2 {
+            assert_eq!(write(Delimiters::default()), "MSG*A B|C D!E F~");
+            assert_eq!(write(pipes), "MSG|A*B C:D E~F\n");
+        }
+        // A writer made on another thread builds its own tables.
+        let other = std::thread::spawn(move || write(pipes)).join().unwrap();
+        assert_eq!(other, "MSG|A*B C:D E~F\n");
     }
 
     #[test]
