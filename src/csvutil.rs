@@ -50,9 +50,15 @@ pub fn parse_timestamp(s: &str) -> Option<NaiveDateTime> {
 }
 
 /// Splits a code list on `;`, `|` or `,`, trims, upper-cases and drops ICD dots.
-pub fn split_codes(s: &str) -> Vec<String> {
+pub fn split_codes(s: &str) -> Vec<crate::request::Text> {
     s.split([';', '|', ','])
-        .map(|c| c.trim().replace('.', "").to_ascii_uppercase())
+        .map(|c| {
+            c.trim()
+                .chars()
+                .filter(|&ch| ch != '.')
+                .map(|ch| ch.to_ascii_uppercase())
+                .collect::<crate::request::Text>()
+        })
         .filter(|c| !c.is_empty())
         .collect()
 }

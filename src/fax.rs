@@ -9,7 +9,7 @@ use crate::csvutil::{
 };
 use crate::request::{
     file_stem, Attachments, AuthRequest, Category, DeliveryKind, Provenance, ProviderRef,
-    ServiceRequest, SourceKind, Urgency,
+    ServiceRequest, SourceKind, Text, Urgency,
 };
 use std::collections::HashSet;
 use std::io::Read;
@@ -285,14 +285,14 @@ impl<R: Read> FaxReader<R> {
                     .into(),
             )
         })?;
-        let member_id = self.get(c.member_id).to_string();
+        let member_id = Text::new(self.get(c.member_id));
         required("member_id", &member_id)?;
         let dob = self.get(c.member_dob);
         required("member_dob", dob)?;
         let member_dob = Some(parse_date(dob).ok_or_else(|| {
             reject("unparseable `member_dob`: expected YYYY-MM-DD or MM/DD/YYYY".into())
         })?);
-        let requesting_npi = self.get(c.requesting_npi).to_string();
+        let requesting_npi = Text::new(self.get(c.requesting_npi));
         required("requesting_npi", &requesting_npi)?;
         let rt = self.get(c.request_type);
         required("request_type", rt)?;
@@ -360,8 +360,8 @@ impl<R: Read> FaxReader<R> {
         };
         let provider = |npi: Option<usize>, name: Option<usize>| {
             let p = ProviderRef {
-                npi: self.get(npi).to_string(),
-                name: self.get(name).to_string(),
+                npi: Text::new(self.get(npi)),
+                name: Text::new(self.get(name)),
                 ..ProviderRef::default()
             };
             (!p.npi.is_empty() || !p.name.is_empty()).then_some(p)
@@ -392,16 +392,16 @@ impl<R: Read> FaxReader<R> {
             },
             plan_id: (!plan.is_empty()).then(|| plan.to_string()),
             member_id,
-            member_last_name: self.get(c.member_last_name).to_string(),
-            member_first_name: self.get(c.member_first_name).to_string(),
+            member_last_name: Text::new(self.get(c.member_last_name)),
+            member_first_name: Text::new(self.get(c.member_first_name)),
             member_dob,
             dependent: false,
-            certificate_number: String::new(),
+            certificate_number: Text::default(),
             requester: ProviderRef {
                 npi: requesting_npi,
-                name: self.get(c.requesting_name).to_string(),
-                phone: self.get(c.requesting_phone).to_string(),
-                fax: self.get(c.requesting_fax).to_string(),
+                name: Text::new(self.get(c.requesting_name)),
+                phone: Text::new(self.get(c.requesting_phone)),
+                fax: Text::new(self.get(c.requesting_fax)),
             },
             servicing: provider(c.servicing_npi, c.servicing_name),
             facility: provider(c.facility_npi, c.facility_name),
@@ -412,8 +412,8 @@ impl<R: Read> FaxReader<R> {
             } else {
                 "S".into()
             },
-            service_type: self.get(c.service_type_code).to_string(),
-            place_of_service: self.get(c.place_of_service).to_string(),
+            service_type: Text::new(self.get(c.service_type_code)),
+            place_of_service: Text::new(self.get(c.place_of_service)),
             procedure_codes,
             diagnosis_codes,
             units,
@@ -424,7 +424,7 @@ impl<R: Read> FaxReader<R> {
             justification: self.get(c.urgency_justification).to_string(),
             attachments,
             estimated_cost,
-            previous_certification: Some(self.get(c.previous_authorization).to_string())
+            previous_certification: Some(Text::new(self.get(c.previous_authorization)))
                 .filter(|s| !s.is_empty()),
             delivery,
             submitted_at,

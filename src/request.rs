@@ -180,17 +180,22 @@ pub enum DeliveryKind {
     Cesarean,
 }
 
+/// Short text of a request: codes, ids, names, phone numbers. Up to 24 bytes are kept inline,
+/// without an allocation; a 278 request carried about twenty such values, and each was a
+/// `String` of its own (about 4,400 instructions a request went into the mapping).
+pub type Text = compact_str::CompactString;
+
 /// A provider named on a request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ProviderRef {
     /// NPI (or other id) as sent.
-    pub npi: String,
+    pub npi: Text,
     /// Name as sent.
-    pub name: String,
+    pub name: Text,
     /// Telephone.
-    pub phone: String,
+    pub phone: Text,
     /// Fax.
-    pub fax: String,
+    pub fax: Text,
 }
 
 /// Documents attached to (or promised by) the request.
@@ -212,7 +217,7 @@ pub struct ServiceRequest {
     /// Line number (1-based).
     pub line: u32,
     /// Procedure code (CPT/HCPCS/CDT), or revenue code when no procedure was sent.
-    pub procedure: String,
+    pub procedure: Text,
     /// Units, visits or days requested.
     pub units: Option<f64>,
     /// Service dates.
@@ -244,17 +249,17 @@ pub struct AuthRequest {
     /// Plan / IPA (fax column or roster).
     pub plan_id: Option<String>,
     /// Member id (2010C NM109 / fax member_id).
-    pub member_id: String,
+    pub member_id: Text,
     /// Member last name.
-    pub member_last_name: String,
+    pub member_last_name: Text,
     /// Member first name.
-    pub member_first_name: String,
+    pub member_first_name: Text,
     /// Member date of birth.
     pub member_dob: Option<NaiveDate>,
     /// Patient is a dependent (2000D) of the subscriber.
     pub dependent: bool,
     /// The certificate (group/policy) number when sent (REF 1L/6P/IG on 2010C).
-    pub certificate_number: String,
+    pub certificate_number: Text,
     /// Who asks.
     pub requester: ProviderRef,
     /// Who renders the service.
@@ -266,15 +271,15 @@ pub struct AuthRequest {
     /// Kind of service.
     pub category: Category,
     /// UM02 certification type (`I` initial, `4` extension, `S` revision, `3` cancel…).
-    pub certification_type: String,
+    pub certification_type: Text,
     /// UM03 service type code.
-    pub service_type: String,
+    pub service_type: Text,
     /// Place of service (or bill type for admissions).
-    pub place_of_service: String,
+    pub place_of_service: Text,
     /// All procedure codes, in line order.
-    pub procedure_codes: Vec<String>,
+    pub procedure_codes: Vec<Text>,
     /// All diagnosis codes (without decimal point), principal first.
-    pub diagnosis_codes: Vec<String>,
+    pub diagnosis_codes: Vec<Text>,
     /// Units/visits/days requested (sum over lines, or HSD/fax units).
     pub units: Option<f64>,
     /// First service (or admission) date.
@@ -292,7 +297,7 @@ pub struct AuthRequest {
     /// Estimated cost in dollars (fax column, or sum of line charges).
     pub estimated_cost: Option<f64>,
     /// Previous certification number (REF*BB) for follow-ups and transfers.
-    pub previous_certification: Option<String>,
+    pub previous_certification: Option<Text>,
     /// Delivery type for maternity admissions.
     pub delivery: Option<DeliveryKind>,
     /// When the request was received (BHT04/05, fax received_at); clocks start here.
@@ -324,8 +329,8 @@ impl AuthRequest {
             self.member_first_name.is_empty(),
         ) {
             (false, false) => format!("{}, {}", self.member_last_name, self.member_first_name),
-            (false, true) => self.member_last_name.clone(),
-            (true, false) => self.member_first_name.clone(),
+            (false, true) => self.member_last_name.to_string(),
+            (true, false) => self.member_first_name.to_string(),
             (true, true) => String::new(),
         }
     }
@@ -398,27 +403,27 @@ pub fn from_278(
         .and_then(|d| d.entity.as_ref())
         .is_some();
     // The member id lives on the subscriber; names and birth date are the patient's.
-    let member_id = subscriber.map(|s| s.id.to_string()).unwrap_or_default();
+    let member_id = subscriber.map(|s| Text::new(s.id)).unwrap_or_default();
     let certificate_number = subscriber
         .and_then(|s| {
             s.references
                 .iter()
                 .find(|r| matches!(r.qualifier, "1L" | "6P" | "IG" | "HJ"))
         })
-        .map(|r| r.value.to_string())
+        .map(|r| Text::new(r.value))
         .unwrap_or_default();
     let requester_e = t.requester.as_ref().and_then(|r| r.entity.as_ref());
     let provider_ref = |e: &crate::model::Entity<'_>| {
         let mut p = ProviderRef {
-            npi: e.id.to_string(),
+            npi: Text::new(e.id),
             name: join_name(e.last_or_org_name, e.first_name),
             ..ProviderRef::default()
         };
         for c in &e.contacts {
             for (q, n) in &c.numbers {
                 match *q {
-                    "TE" if p.phone.is_empty() => p.phone = n.to_string(),
-                    "FX" if p.fax.is_empty() => p.fax = n.to_string(),
+                    "TE" if p.phone.is_empty() => p.phone = Text::new(n),
+                    "FX" if p.fax.is_empty() => p.fax = Text::new(n),
                     _ => {}
                 }
             }
@@ -443,8 +448,8 @@ pub fn from_278(
     let attending = find(&["71", "72", "AAJ"]);
 
     let category_code = um.map(|u| u.category).unwrap_or("");
-    let service_type = um.map(|u| u.service_type).unwrap_or("").to_string();
-    let place = um.map(|u| u.facility_code).unwrap_or("").to_string();
+    let service_type = Text::new(um.map(|u| u.service_type).unwrap_or(""));
+    let place = Text::new(um.map(|u| u.facility_code).unwrap_or(""));
     let services = ev.map(|e| e.services.as_slice()).unwrap_or(&[]);
     let dental = services.iter().any(|s| s.dental.is_some());
     let infusion = services
@@ -471,7 +476,7 @@ pub fn from_278(
 
     let cl1 = ev.and_then(|e| e.institutional.as_ref());
     let level = um.map(|u| u.level_of_service).unwrap_or("");
-    let cert_type = um.map(|u| u.certification_type).unwrap_or("").to_string();
+    let cert_type = Text::new(um.map(|u| u.certification_type).unwrap_or(""));
     let mut urgency = match level {
         "03" => Urgency::Emergent,
         "U" => Urgency::Urgent,
@@ -487,7 +492,7 @@ pub fn from_278(
     if cert_type == "1" {
         urgency = urgency.max(Urgency::Urgent);
     }
-    let previous_certification = detail.and_then(|d| d.reference("BB")).map(str::to_string);
+    let previous_certification = detail.and_then(|d| d.reference("BB")).map(Text::new);
     // A post-stabilization request is the follow-up of an emergency: emergency level of service
     // (or emergency admission type) on an extension/revision of an earlier certification.
     let post_stabilization = urgency == Urgency::Emergent
@@ -508,7 +513,7 @@ pub fn from_278(
         // no procedure, which the policy's code checks see.
         let code = s
             .procedure()
-            .map(|p| p.code.to_string())
+            .map(|p| Text::new(p.code))
             .filter(|c| !c.is_empty())
             .unwrap_or_default();
         if !code.is_empty() {
@@ -600,11 +605,9 @@ pub fn from_278(
         plan_id: None,
         member_id,
         member_last_name: patient
-            .map(|p| p.last_or_org_name.to_string())
+            .map(|p| Text::new(p.last_or_org_name))
             .unwrap_or_default(),
-        member_first_name: patient
-            .map(|p| p.first_name.to_string())
-            .unwrap_or_default(),
+        member_first_name: patient.map(|p| Text::new(p.first_name)).unwrap_or_default(),
         member_dob: patient.and_then(|p| p.birth_date),
         dependent,
         certificate_number,
@@ -618,7 +621,7 @@ pub fn from_278(
         place_of_service: place,
         procedure_codes,
         diagnosis_codes: ev
-            .map(|e| e.diagnoses.iter().map(|d| d.code.to_string()).collect())
+            .map(|e| e.diagnoses.iter().map(|d| Text::new(d.code)).collect())
             .unwrap_or_default(),
         units,
         service_from,
@@ -636,12 +639,18 @@ pub fn from_278(
     })
 }
 
-fn join_name(last: &str, first: &str) -> String {
+fn join_name(last: &str, first: &str) -> Text {
     match (last.is_empty(), first.is_empty()) {
-        (false, false) => format!("{last}, {first}"),
-        (false, true) => last.to_string(),
-        (true, false) => first.to_string(),
-        (true, true) => String::new(),
+        (false, false) => {
+            let mut name = Text::with_capacity(last.len() + 2 + first.len());
+            name.push_str(last);
+            name.push_str(", ");
+            name.push_str(first);
+            name
+        }
+        (false, true) => Text::new(last),
+        (true, false) => Text::new(first),
+        (true, true) => Text::default(),
     }
 }
 

@@ -17,7 +17,7 @@ use super::{cat_bit, prod_bit, urg_bit, Base, Deadline, DeadlineSlots, Facts};
 use crate::calendar::{Calendar, ClockDuration};
 use crate::policy::codes::CodeSet;
 use crate::policy::{CodeKind, Conditions, NetworkCond};
-use crate::request::{AuthRequest, DeliveryKind, SourceKind};
+use crate::request::{AuthRequest, DeliveryKind, SourceKind, Text};
 use chrono::NaiveDateTime;
 
 /// One condition of a rule, with what it compares against.
@@ -333,7 +333,7 @@ pub(super) struct View<'a> {
     /// Facts computed once for the request.
     pub f: &'a Facts<'a>,
     /// The procedures of the view.
-    pub procs: &'a [String],
+    pub procs: &'a [Text],
     /// The units of the view.
     pub units: Option<f64>,
     /// The policy's code sets.
@@ -365,8 +365,10 @@ impl View<'_> {
             Test::StayOverHours(h) => f.stay_hours.is_some_and(|s| s > *h),
             Test::StayAtMostHours(h) => f.stay_hours.is_some_and(|s| s <= *h),
             Test::ServiceTypes(st) => st.iter().any(|s| s.eq_ignore_ascii_case(&r.service_type)),
-            Test::Places(pl) => pl.contains(&r.place_of_service),
-            Test::CertificationTypes(t) => t.contains(&r.certification_type),
+            Test::Places(pl) => pl.iter().any(|p| p.as_str() == r.place_of_service.as_str()),
+            Test::CertificationTypes(t) => t
+                .iter()
+                .any(|c| c.as_str() == r.certification_type.as_str()),
             Test::PlanFlag(flag) => f.plan_flags.contains(flag),
             Test::PlanFlagOff(flag) => !f.plan_flags.contains(flag),
             Test::ServicingSpecialty(specs) => {

@@ -17,7 +17,7 @@ pub use certificate::{
 use crate::calendar::{Calendar, ClockDuration};
 use crate::policy::codes::{is_icd10_code, is_procedure_code};
 use crate::policy::{item_names, DenialCategory, Item, NetworkCond, Outcome, Policy, Stage};
-use crate::request::{AuthRequest, Category, Urgency};
+use crate::request::{AuthRequest, Category, Text, Urgency};
 use crate::roster::{Coverage, Eligibility, Product, Provider, Providers};
 use chrono::{NaiveDate, NaiveDateTime};
 use conditions::{Profile, View};
@@ -655,7 +655,7 @@ impl Evaluator {
         &'a self,
         r: &'a AuthRequest,
         f: &'a Facts<'a>,
-        procs: &'a [String],
+        procs: &'a [Text],
         units: Option<f64>,
     ) -> View<'a> {
         View {

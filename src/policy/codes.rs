@@ -134,13 +134,13 @@ impl CodeSet {
     }
 
     /// True when any of `codes` belongs to the set.
-    pub fn any(&self, codes: &[String]) -> bool {
-        codes.iter().any(|c| self.contains(c))
+    pub fn any<S: AsRef<str>>(&self, codes: &[S]) -> bool {
+        codes.iter().any(|c| self.contains(c.as_ref()))
     }
 
     /// True when every one of `codes` (at least one) belongs to the set.
-    pub fn all(&self, codes: &[String]) -> bool {
-        !codes.is_empty() && codes.iter().all(|c| self.contains(c))
+    pub fn all<S: AsRef<str>>(&self, codes: &[S]) -> bool {
+        !codes.is_empty() && codes.iter().all(|c| self.contains(c.as_ref()))
     }
 }
 
