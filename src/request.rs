@@ -180,10 +180,10 @@ pub enum DeliveryKind {
     Cesarean,
 }
 
-/// Short text of a request: codes, ids, names, phone numbers. Up to 24 bytes are kept inline,
-/// without an allocation; a 278 request carried about twenty such values, and each was a
-/// `String` of its own (about 4,400 instructions a request went into the mapping).
-pub type Text = compact_str::CompactString;
+/// Short text of a request: codes, ids, names, phone numbers (see [`crate::x12::Text`]); a
+/// 278 request carried about twenty such values, and as `String`s about 4,400 instructions a
+/// request went into the mapping.
+pub use crate::x12::Text;
 
 /// A provider named on a request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

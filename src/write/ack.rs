@@ -11,7 +11,7 @@ use super::response::ControlNumbers;
 use super::AtomicFile;
 use crate::diag::{AckCode, Diagnostic};
 use crate::x12::write::{LineEnding, SegmentWriter};
-use crate::x12::{Group, Interchange, TransactionUnit};
+use crate::x12::{Group, Interchange, Text, TransactionUnit};
 use chrono::NaiveDateTime;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -21,11 +21,11 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TxnAck {
     /// ST01.
-    pub set_id: String,
+    pub set_id: Text,
     /// ST02.
-    pub control_number: String,
+    pub control_number: Text,
     /// ST03 when sent.
-    pub convention: Option<String>,
+    pub convention: Option<Text>,
     /// IK3 loops: (segment id, position, loop id, IK304, IK4s: (element, component, ref, code)).
     pub segments: Vec<SegmentAck>,
     /// IK502.. codes (transaction-level).
@@ -235,11 +235,15 @@ impl AckFile {
         let d = ic.input.header.delimiters;
         let Some(c) = ic.current.as_mut() else { return };
         c.received += 1;
+        // Encoded straight into the 999's body (no scratch buffer and copy per segment).
         let mut w = SegmentWriter::new(&mut c.body, d, LineEnding::Lf);
         let conv = ack.convention.as_deref().unwrap_or("");
-        let _ = w.segment("AK2", &[&ack.set_id, &ack.control_number, conv]);
+        w.segment_in_place(
+            "AK2",
+            &[ack.set_id.as_str(), ack.control_number.as_str(), conv],
+        );
         for s in &ack.segments {
-            let _ = w.segment(
+            w.segment_in_place(
                 "IK3",
                 &[
                     &s.segment_id,
@@ -254,17 +258,17 @@ impl AckFile {
                     None => el.to_string(),
                 };
                 let r = eref.map(|x| x.to_string()).unwrap_or_default();
-                let _ = w.segment_composite("IK4", &[&pos, &r, code]);
+                w.segment_composite_in_place("IK4", &[pos.as_str(), r.as_str(), code]);
             }
         }
         if ack.accepted() {
             c.accepted += 1;
-            let _ = w.segment("IK5", &["A"]);
+            w.segment_in_place("IK5", &["A"]);
         } else {
             self.rejected += 1;
             let mut els: Vec<&str> = vec!["R"];
             els.extend(ack.ik5_codes.iter().take(5));
-            let _ = w.segment("IK5", &els);
+            w.segment_in_place("IK5", &els);
         }
         c.segments += w.segments_since_st();
     }

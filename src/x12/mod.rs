@@ -14,3 +14,8 @@ pub use reader::{
     TransactionUnit, X12Reader,
 };
 pub use segment::{Segment, Segments};
+
+/// Short text: codes, ids, names, control numbers. Up to 24 bytes are kept inline, without an
+/// allocation. A transaction's ST01/ST02/ST03 and about twenty values of a 278 request are
+/// this short, and as `String`s each cost an allocation and a free per request.
+pub type Text = compact_str::CompactString;

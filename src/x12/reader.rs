@@ -14,6 +14,7 @@
 
 use super::isa::{read_isa, Delimiters, IsaHeader, IsaRead};
 use super::segment::{is_blank, scan_body, Scan, Segment};
+use super::Text;
 use crate::diag::{AckCode, Diagnostic, Location, Severity};
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -87,11 +88,11 @@ pub struct TransactionUnit {
     /// The group it belongs to (None when an ST appeared outside any group).
     pub group: Option<Arc<Group>>,
     /// ST01 transaction set identifier code.
-    pub set_id: String,
+    pub set_id: Text,
     /// ST02 control number.
-    pub control_number: String,
+    pub control_number: Text,
     /// ST03 implementation convention reference, when sent.
-    pub convention: Option<String>,
+    pub convention: Option<Text>,
     /// Byte offset of the ST.
     pub offset: u64,
     /// Byte range of ST…SE inside the chunk.
@@ -146,7 +147,7 @@ impl TransactionUnit {
             byte_offset: Some(self.offset),
             interchange: Some(self.interchange.header.control_number.clone()),
             group: self.group.as_ref().map(|g| g.control_number.clone()),
-            transaction: Some(self.control_number.clone()),
+            transaction: Some(self.control_number.to_string()),
             ..Location::default()
         }
     }
@@ -289,9 +290,9 @@ struct OpenTxn {
     start: usize,
     span_start: usize,
     offset: u64,
-    set_id: String,
-    control_number: String,
-    convention: Option<String>,
+    set_id: Text,
+    control_number: Text,
+    convention: Option<Text>,
     count: u32,
     diagnostics: Vec<Diagnostic>,
     oversized: bool,
@@ -314,7 +315,7 @@ impl OpenTxn {
             )
             .at(Location {
                 byte_offset: Some(self.offset),
-                transaction: Some(self.control_number.clone()),
+                transaction: Some(self.control_number.to_string()),
                 ..Location::default()
             })
             .with_ack(AckCode::Ik5 { code: "5" }),
@@ -1019,7 +1020,7 @@ impl<R: Read> X12Reader<R> {
                 .map(|g| g.group.control_number.clone()),
             transaction: o
                 .and_then(|o| o.txn.as_ref())
-                .map(|t| t.control_number.clone()),
+                .map(|t| t.control_number.to_string()),
             segment_position: position,
             segment_id: Some(seg.id_str().to_string()),
             element: None,
@@ -1320,7 +1321,7 @@ impl<R: Read> X12Reader<R> {
         let file = Arc::clone(&self.file);
         let span_start = self.spans.len();
         self.spans.push(span);
-        let control = seg.get(2).to_string();
+        let control = Text::from(seg.get(2));
         // Problems first, as (code, IK5 code, element, message); the location (five strings)
         // is built only when there is one.
         let mut problems: Vec<(&'static str, &'static str, u16, String)> = Vec::new();
@@ -1376,7 +1377,7 @@ impl<R: Read> X12Reader<R> {
         let mut diags = Vec::new();
         if !problems.is_empty() {
             let mut loc = self.loc(seg, Some(1));
-            loc.transaction = Some(control.clone());
+            loc.transaction = Some(control.to_string());
             for (code, ik5, el, msg) in problems {
                 let d = Diagnostic::new(&file, Severity::Error, code, msg)
                     .at(loc.clone())
@@ -1386,12 +1387,12 @@ impl<R: Read> X12Reader<R> {
             }
         }
         let Some(o) = self.open.as_mut() else { return };
-        let convention = Some(seg.get(3).to_string()).filter(|s| !s.is_empty());
+        let convention = Some(Text::from(seg.get(3))).filter(|s| !s.is_empty());
         o.txn = Some(OpenTxn {
             start,
             span_start,
             offset: seg.offset,
-            set_id: seg.get(1).to_string(),
+            set_id: Text::from(seg.get(1)),
             control_number: control,
             convention,
             count: 1,
@@ -1432,7 +1433,7 @@ impl<R: Read> X12Reader<R> {
             byte_offset: Some(offset),
             interchange: Some(ic_control.clone()),
             group: group_control.cloned(),
-            transaction: Some(t.control_number.clone()),
+            transaction: Some(t.control_number.to_string()),
             segment_id: Some("SE".into()),
             segment_position: Some(position),
             ..Location::default()
