@@ -393,7 +393,7 @@ pub fn build_278<'s>(segments: &'s [Segment<'_>], ctx: &TxnContext<'_>) -> Built
         requester: None,
         subscriber: None,
         dependent: None,
-        events: Few::new(),
+        events: Vec::new(),
     });
     let mut b = Builder {
         ctx: &ctx2,
@@ -1015,7 +1015,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                     clinical: Vec::new(),
                     transport: Vec::new(),
                     other_umo: Vec::new(),
-                    services: Few::new(),
+                    services: Vec::new(),
                 });
                 self.cur_event = Some(self.txn.events.len() - 1);
                 many
@@ -1040,7 +1040,7 @@ impl<'s, 'c> Builder<'s, 'c> {
                         clinical: Vec::new(),
                         transport: Vec::new(),
                         other_umo: Vec::new(),
-                        services: Few::new(),
+                        services: Vec::new(),
                     });
                 }
                 let ev = parent_event.unwrap_or(self.txn.events.len() - 1);
