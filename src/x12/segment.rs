@@ -248,31 +248,10 @@ impl<'a> Segment<'a> {
         }
     }
 
-    /// Component `c` (1-based) of element `n`, as text.
+    /// Component `c` (1-based) of element `n`, as text. For a single value; to read a
+    /// composite's parts, [`Self::components_array`] cuts the element once.
     pub fn component(&self, n: usize, c: usize) -> &str {
-        let element = self.get(n);
-        let comp = self.delims.component;
-        if !comp.is_ascii() {
-            // A separator above 0x7F is a two-byte character in text: split on the character.
-            return element
-                .split(char::from(comp))
-                .nth(c.saturating_sub(1))
-                .unwrap_or("");
-        }
-        // An ASCII separator cuts text only at character boundaries: a byte search will do,
-        // and costs less than the general character searcher.
-        let cut = |s: &'_ str| -> Option<usize> { s.bytes().position(|b| b == comp) };
-        let mut rest = element;
-        for _ in 1..c {
-            match cut(rest) {
-                Some(at) => rest = rest.get(at + 1..).unwrap_or(""),
-                None => return "",
-            }
-        }
-        match cut(rest) {
-            Some(at) => rest.get(..at).unwrap_or(""),
-            None => rest,
-        }
+        self.components(n).nth(c.saturating_sub(1)).unwrap_or("")
     }
 
     /// The first `N` components of element `n`, as text, cut in one pass (empty where absent;
