@@ -3,6 +3,7 @@
 
 pub mod ack;
 mod cells;
+mod direct;
 pub mod reports;
 pub mod response;
 mod short;
@@ -110,12 +111,21 @@ pub fn is_output_error(e: &io::Error) -> bool {
 pub struct AtomicFile {
     tmp: PathBuf,
     dest: PathBuf,
-    out: Option<BufWriter<File>>,
+    out: Option<Sink>,
     bytes: u64,
     /// Bytes written since the last background sync started.
     unsynced: u64,
     /// A background `fdatasync` of what was written so far (see [`SYNC_EVERY`]).
     syncing: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+/// Where an output's bytes go.
+enum Sink {
+    /// Past the page cache, by a writer thread of its own (see [`direct`]): the usual case.
+    Direct(direct::DirectFile),
+    /// Through the page cache (platforms without direct I/O), synced in the background as
+    /// the file grows.
+    Cached(BufWriter<File>),
 }
 
 /// Once a file is past [`SYNC_AFTER`], its data is synced in the background every this many
@@ -183,16 +193,32 @@ pub const PARTIAL_SUFFIX: &str = ".partial";
 impl AtomicFile {
     /// Starts writing `dest` (as `.<name>.partial` in the same folder).
     pub fn create(dest: &Path) -> io::Result<AtomicFile> {
+        Self::create_with(dest, true)
+    }
+
+    /// [`Self::create`], past the page cache when `direct` and the platform allows it.
+    fn create_with(dest: &Path, direct: bool) -> io::Result<AtomicFile> {
         let name = dest
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "out".into());
         let tmp = dest.with_file_name(format!(".{name}{PARTIAL_SUFFIX}"));
-        let f = create_private_file(&tmp)?;
+        let direct = if direct {
+            direct::DirectFile::create(&tmp)?
+        } else {
+            None
+        };
+        let out = match direct {
+            Some(d) => Sink::Direct(d),
+            None => Sink::Cached(BufWriter::with_capacity(
+                256 << 10,
+                create_private_file(&tmp)?,
+            )),
+        };
         Ok(AtomicFile {
             tmp,
             dest: dest.to_path_buf(),
-            out: Some(BufWriter::with_capacity(256 << 10, f)),
+            out: Some(out),
             bytes: 0,
             unsynced: 0,
             syncing: None,
@@ -208,7 +234,7 @@ impl AtomicFile {
             }
             join_sync(h)?;
         }
-        if let Some(w) = self.out.as_ref() {
+        if let Some(Sink::Cached(w)) = self.out.as_ref() {
             let f = w.get_ref().try_clone()?;
             self.syncing = Some(std::thread::spawn(move || f.sync_data()));
             self.unsynced = 0;
@@ -229,10 +255,15 @@ impl AtomicFile {
         if let Some(h) = self.syncing.take() {
             join_sync(h)?;
         }
-        if let Some(mut w) = self.out.take() {
-            w.flush()?;
-            let f = w.into_inner().map_err(|e| e.into_error())?;
-            f.sync_all()?;
+        match self.out.take() {
+            Some(Sink::Cached(mut w)) => {
+                w.flush()?;
+                let f = w.into_inner().map_err(|e| e.into_error())?;
+                f.sync_all()?;
+            }
+            // The data is on disk already; the sync records the file's length.
+            Some(Sink::Direct(d)) => d.finish()?.sync_all()?,
+            None => {}
         }
         std::fs::rename(&self.tmp, &self.dest)?;
         Ok(Committed {
@@ -264,7 +295,12 @@ impl AtomicFile {
 
     fn write_unmarked(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self.out.as_mut() {
-            Some(w) => {
+            Some(Sink::Direct(d)) => {
+                d.write_all(buf)?;
+                self.bytes += buf.len() as u64;
+                Ok(buf.len())
+            }
+            Some(Sink::Cached(w)) => {
                 let n = if buf.len() >= DIRECT_WRITE {
                     w.flush()?;
                     w.get_mut().write_all(buf)?;
@@ -290,9 +326,10 @@ impl Write for AtomicFile {
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        // A direct file's bytes are with its writer thread; `commit` waits for them.
         let flushed = match self.out.as_mut() {
-            Some(w) => w.flush(),
-            None => Ok(()),
+            Some(Sink::Cached(w)) => w.flush(),
+            Some(Sink::Direct(_)) | None => Ok(()),
         };
         flushed.map_err(|e| self.output_error(e))
     }
@@ -421,7 +458,7 @@ mod tests {
     fn long_writes_bypass_the_buffer_but_keep_their_place() {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("out.txt");
-        let mut f = AtomicFile::create(&dest).unwrap();
+        let mut f = AtomicFile::create_with(&dest, false).unwrap();
         let long = vec![b'b'; DIRECT_WRITE + 7];
         f.write_all(b"a").unwrap();
         f.write_all(&long).unwrap();
@@ -434,6 +471,33 @@ mod tests {
         expected.extend(&long);
         assert_eq!(std::fs::read(&dest).unwrap(), expected);
         assert_eq!(done.bytes, expected.len() as u64);
+    }
+
+    #[test]
+    fn direct_outputs_commit_whole_and_vanish_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("responses.x12");
+        let mut f = AtomicFile::create(&dest).unwrap();
+        assert!(
+            matches!(f.out, Some(Sink::Direct(_))),
+            "direct where the platform allows"
+        );
+        // Several staging buffers' worth, in writes of every size, ending mid-block.
+        let mut expected = Vec::new();
+        for i in 0..400usize {
+            let piece: Vec<u8> = (0..(i * 97) % 20_000 + 1).map(|j| (i + j) as u8).collect();
+            f.write_all(&piece).unwrap();
+            expected.extend(piece);
+        }
+        assert!(!dest.exists(), "no final name before the commit");
+        let done = f.commit().unwrap();
+        assert_eq!(done.bytes, expected.len() as u64);
+        assert_eq!(std::fs::read(&dest).unwrap(), expected);
+        // Dropped with a buffer at the disk and one filling: no file is left behind.
+        let mut g = AtomicFile::create(&dir.path().join("acks.x12")).unwrap();
+        g.write_all(&vec![b'z'; 3 << 20]).unwrap();
+        drop(g);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]
@@ -464,7 +528,8 @@ mod tests {
     fn large_files_sync_in_the_background_and_still_commit_whole() {
         let dir = tempfile::tempdir().unwrap();
         let dest = dir.path().join("big.x12");
-        let mut f = AtomicFile::create(&dest).unwrap();
+        // Through the page cache (as where direct I/O is not available).
+        let mut f = AtomicFile::create_with(&dest, false).unwrap();
         let block = vec![b'x'; 1 << 20];
         let blocks = (SYNC_AFTER >> 20) + 3;
         for _ in 0..blocks {
