@@ -31,7 +31,9 @@ pub(crate) const ALIGN: usize = 4096;
 const STAGE: usize = 512 << 10;
 
 /// A block-aligned buffer: the data lives at `raw[at..at + len]`, and `raw` never grows, so
-/// `at` (the first aligned position) stays valid.
+/// `at` (the first aligned position) stays valid. (The default, empty and unaligned, only
+/// stands in for a buffer sent away.)
+#[derive(Default)]
 struct Stage {
     raw: Vec<u8>,
     at: usize,
@@ -220,43 +222,38 @@ impl DirectFile {
 
     /// The writer thread stopped early: its error.
     fn thread_error(&mut self) -> io::Error {
+        match self.stop() {
+            Err(e) => e,
+            Ok(_) => io::Error::other("the output writer thread stopped"),
+        }
+    }
+
+    /// Closes the channel to the writer thread and waits for it: the file, or its error.
+    fn stop(&mut self) -> io::Result<File> {
         self.full = None;
         match self.thread.take().map(|t| t.join()) {
-            Some(Ok(Err(e))) => e,
-            _ => io::Error::other("the output writer thread stopped"),
+            Some(Ok(result)) => result,
+            _ => Err(io::Error::other("the output writer thread failed")),
         }
     }
 
     /// Writes what is left and returns the file (its data on disk when direct), to be synced
     /// and renamed by the caller.
     pub(crate) fn finish(mut self) -> io::Result<File> {
-        let last = std::mem::replace(
-            &mut self.filling,
-            Stage {
-                raw: Vec::new(),
-                at: 0,
-                len: 0,
-            },
-        );
+        let last = std::mem::take(&mut self.filling);
         if let Some(tx) = self.full.take() {
             if tx.send(last).is_err() {
                 return Err(self.thread_error());
             }
         }
-        match self.thread.take().map(|t| t.join()) {
-            Some(Ok(result)) => result,
-            _ => Err(io::Error::other("the output writer thread failed")),
-        }
+        self.stop()
     }
 }
 
 impl Drop for DirectFile {
     fn drop(&mut self) {
         // Not finished (an error elsewhere): stop the thread; the caller removes the file.
-        self.full = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        let _ = self.stop();
     }
 }
 
