@@ -12,6 +12,7 @@
 //! errors" (TA1/AK9 `E`): the transactions inside were complete and have already been passed on.
 //! Problems in the ISA itself reject the whole interchange.
 
+use super::bytescan::find_end_or_break;
 use super::isa::{read_isa, Delimiters, IsaHeader, IsaRead};
 use super::segment::{is_blank, scan_body, Scan, Segment};
 use super::Text;
@@ -608,6 +609,9 @@ impl<R: Read> X12Reader<R> {
     /// full or more bytes are needed (`Some`), or the interchange has ended (`None`).
     fn segments_in(&mut self, buf: &[u8]) -> Option<Progress> {
         loop {
+            if self.body_run(buf) && self.chunk_full() {
+                return Some(Progress::ChunkFull);
+            }
             if !self.step_segment(buf) {
                 return Some(Progress::NeedMore);
             }
@@ -870,7 +874,67 @@ impl<R: Read> X12Reader<R> {
         });
     }
 
-    /// Reads one segment inside an interchange; returns false when more bytes are needed.
+    /// Records the body segments of the open transaction that need nothing but a span and a
+    /// count: nearly every segment between ST and SE. It stops, with `self.pos` on the
+    /// segment it did not take, at anything else (an envelope segment, a hard-wrapped segment,
+    /// the end of the bytes read so far, a newline terminator, a transaction past the size
+    /// cap), which [`Self::step_segment`] then reads the general way. Both ways record the same
+    /// spans, counts and diagnostics; this one does none of the general way's per-segment
+    /// work (whose result does not change between ST and SE), which was about a quarter of
+    /// the reader's first pass. True when it marked the transaction oversized, which may
+    /// fill the chunk just as the general way would.
+    fn body_run(&mut self, buf: &[u8]) -> bool {
+        let cap = self.opts.max_transaction_bytes;
+        let Some(open) = self.open.as_mut() else {
+            return false;
+        };
+        let d = open.ic.header.delimiters;
+        if d.segment == b'\n' || d.segment == b'\r' {
+            return false;
+        }
+        let Some(t) = open.txn.as_mut() else {
+            return false;
+        };
+        if t.oversized {
+            return false;
+        }
+        let mut marked = false;
+        let limit = t.start.saturating_add(cap);
+        let mut pos = self.pos;
+        loop {
+            let mut at = pos;
+            while buf.get(at).is_some_and(|&b| is_blank(b)) {
+                at += 1;
+            }
+            let Some(from) = buf.get(at..) else { break };
+            let Some(n) = find_end_or_break(from, d.segment) else {
+                break;
+            };
+            // A line break before the terminator: hard-wrapped, read the general way.
+            if from.get(n) != Some(&d.segment) {
+                break;
+            }
+            if is_envelope_body(from.get(..n).unwrap_or_default(), d.element) {
+                break;
+            }
+            let end = at + n + 1;
+            t.count += 1;
+            self.spans.push(Span {
+                start: at as u32,
+                end: (at + n) as u32,
+                wrapped: false,
+            });
+            pos = end;
+            if end > limit {
+                t.mark_oversized(&self.file, cap);
+                marked = true;
+                break;
+            }
+        }
+        self.pos = pos;
+        marked
+    }
+
     /// Reads one segment of the open interchange from `buf` (the reader's own buffer, lent);
     /// false when more bytes are needed.
     fn step_segment(&mut self, buf: &[u8]) -> bool {
@@ -1603,6 +1667,21 @@ impl<R: Read> X12Reader<R> {
 
 fn is_envelope_id(id: &[u8]) -> bool {
     matches!(id, b"ISA" | b"IEA" | b"GS" | b"GE" | b"ST" | b"SE" | b"TA1")
+}
+
+/// True when the segment `body` (element separator `e`) has an envelope id. Every envelope id
+/// starts with I, G, S or T, so most bodies are answered by their first byte.
+#[inline(always)]
+fn is_envelope_body(body: &[u8], e: u8) -> bool {
+    if !matches!(body.first(), Some(b'I' | b'G' | b'S' | b'T')) {
+        return false;
+    }
+    let id_len = body
+        .iter()
+        .take(4)
+        .position(|&b| b == e)
+        .unwrap_or(body.len());
+    is_envelope_id(body.get(..id_len).unwrap_or(body))
 }
 
 /// A segment id safe to print: ASCII alphanumerics only, at most 3 characters.
