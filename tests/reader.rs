@@ -304,3 +304,61 @@ fn separators_recorded_while_reading_index_segments_like_a_fresh_scan() {
         }
     }
 }
+
+/// A transaction as its ST02 and its segments' raw bytes.
+type TxnSegments = (String, Vec<Vec<u8>>);
+
+/// Every transaction of `bytes`, and the diagnostics' codes.
+fn transactions_and_codes(bytes: &[u8]) -> (Vec<TxnSegments>, Vec<&'static str>) {
+    let opts = ReaderOptions {
+        chunk_bytes: 4096,
+        ..ReaderOptions::default()
+    };
+    let mut reader = umbatch::x12::X12Reader::new(bytes, Arc::from("w"), opts);
+    let mut txns = Vec::new();
+    let mut codes = Vec::new();
+    while let Some(chunk) = reader.next_chunk().unwrap() {
+        for item in &chunk.items {
+            match item {
+                umbatch::x12::Item::Transaction(u) => {
+                    let segs = u.segments(&chunk).map(|s| s.raw().to_vec()).collect();
+                    txns.push((u.control_number.to_string(), segs));
+                }
+                umbatch::x12::Item::Diagnostic(d) => codes.push(d.code),
+                _ => {}
+            }
+        }
+    }
+    (txns, codes)
+}
+
+#[test]
+fn hard_wrapped_segments_read_like_unwrapped_ones_between_plain_ones() {
+    // Body segments on one line are recorded by the reader's fast loop; a hard-wrapped one
+    // sends it back to the general step. Wrapping every third segment interleaves the two
+    // ways within each transaction; both must give the same segments and counts.
+    let plain = generated_300();
+    let mut wrapped = Vec::with_capacity(plain.len() + plain.len() / 8);
+    for (i, seg) in plain.split_inclusive(|&b| b == b'~').enumerate() {
+        let body_at = seg
+            .iter()
+            .position(|&b| !b" \r\n".contains(&b))
+            .unwrap_or(0);
+        let (blank, body) = seg.split_at(body_at);
+        wrapped.extend_from_slice(blank);
+        if i % 3 == 1 && !body.starts_with(b"ISA") && body.len() > 4 {
+            wrapped.extend_from_slice(&body[..2]);
+            wrapped.extend_from_slice(b"\r\n");
+            wrapped.extend_from_slice(&body[2..]);
+        } else {
+            wrapped.extend_from_slice(body);
+        }
+    }
+    assert!(wrapped.len() > plain.len() + 1000, "segments were wrapped");
+    let (a, codes_a) = transactions_and_codes(&plain);
+    let (b, codes_b) = transactions_and_codes(&wrapped);
+    assert_eq!(a.len(), 300);
+    assert!(codes_a.is_empty(), "{codes_a:?}");
+    assert_eq!(a, b);
+    assert_eq!(codes_b, Vec::<&str>::new());
+}
