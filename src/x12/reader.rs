@@ -126,7 +126,9 @@ impl TransactionUnit {
         let bytes = chunk.bytes.get(self.range.clone()).unwrap_or(&[]);
         UnitSegments {
             bytes: &chunk.bytes,
-            text: std::str::from_utf8(bytes).ok(),
+            // Validated once a transaction; simdutf8 checks ASCII (nearly all of a 278) many
+            // bytes at a time, where std's check was 2% of reading.
+            text: simdutf8::basic::from_utf8(bytes).ok(),
             from: self.range.start,
             base: chunk.base,
             spans: chunk.spans.get(self.spans.clone()).unwrap_or(&[]).iter(),
