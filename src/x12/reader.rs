@@ -877,8 +877,8 @@ impl<R: Read> X12Reader<R> {
     }
 
     /// Records the body segments of the open transaction that need nothing but a span and a
-    /// count: nearly every segment between ST and SE. It stops, with `self.pos` on the
-    /// segment it did not take, at anything else (an envelope segment, a hard-wrapped segment,
+    /// count: nearly every segment between ST and SE. It stops, with `self.pos` just after the
+    /// last segment it took, at anything else (an envelope segment, a hard-wrapped segment,
     /// the end of the bytes read so far, a newline terminator, a transaction past the size
     /// cap), which [`Self::step_segment`] then reads the general way. Both ways record the same
     /// spans, counts and diagnostics; this one does none of the general way's per-segment
