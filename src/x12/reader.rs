@@ -12,9 +12,8 @@
 //! errors" (TA1/AK9 `E`): the transactions inside were complete and have already been passed on.
 //! Problems in the ISA itself reject the whole interchange.
 
-use super::bytescan::find_end_or_break;
 use super::isa::{read_isa, Delimiters, IsaHeader, IsaRead};
-use super::segment::{is_blank, scan_body, Scan, Segment};
+use super::segment::{is_blank, plain_end, scan_body, Scan, Segment};
 use super::Text;
 use crate::diag::{AckCode, Diagnostic, Location, Severity};
 use std::borrow::Cow;
@@ -909,13 +908,10 @@ impl<R: Read> X12Reader<R> {
                 at += 1;
             }
             let Some(from) = buf.get(at..) else { break };
-            let Some(n) = find_end_or_break(from, d.segment) else {
+            // None also for a hard-wrapped segment, read the general way.
+            let Some(n) = plain_end(from, d.segment) else {
                 break;
             };
-            // A line break before the terminator: hard-wrapped, read the general way.
-            if from.get(n) != Some(&d.segment) {
-                break;
-            }
             if is_envelope_body(from.get(..n).unwrap_or_default(), d.element) {
                 break;
             }
@@ -959,16 +955,7 @@ impl<R: Read> X12Reader<R> {
                     },
                     wrapped: matches!(body, Cow::Owned(_)),
                 };
-                // Ids are two or three bytes: look there before searching.
-                let e = delims.element;
-                let id_len = match body.iter().take(4).position(|&b| b == e) {
-                    Some(n) => Some(n),
-                    None => memchr::memchr(e, &body),
-                };
-                let id = match id_len {
-                    Some(n) => body.get(..n).unwrap_or(&[]),
-                    None => &body[..],
-                };
+                let id = segment_id(&body, delims.element);
                 if !is_envelope_id(id) {
                     // Body segments are only counted here; they are read again from the chunk.
                     let offset = self.base + start as u64;
@@ -1678,12 +1665,22 @@ fn is_envelope_body(body: &[u8], e: u8) -> bool {
     if !matches!(body.first(), Some(b'I' | b'G' | b'S' | b'T')) {
         return false;
     }
-    let id_len = body
-        .iter()
-        .take(4)
-        .position(|&b| b == e)
-        .unwrap_or(body.len());
-    is_envelope_id(body.get(..id_len).unwrap_or(body))
+    is_envelope_id(segment_id(body, e))
+}
+
+/// The id of the segment `body`: the bytes before its first element separator `e` (the whole
+/// body when it has none).
+#[inline(always)]
+fn segment_id(body: &[u8], e: u8) -> &[u8] {
+    // Ids are two or three bytes: look there before searching.
+    let id_len = match body.iter().take(4).position(|&b| b == e) {
+        Some(n) => Some(n),
+        None => memchr::memchr(e, body),
+    };
+    match id_len {
+        Some(n) => body.get(..n).unwrap_or_default(),
+        None => body,
+    }
 }
 
 /// A segment id safe to print: ASCII alphanumerics only, at most 3 characters.

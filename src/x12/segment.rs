@@ -426,16 +426,14 @@ pub fn scan_body(input: &[u8], pos: usize, d: Delimiters) -> Scan<'_> {
     let newline_term = d.segment == b'\n' || d.segment == b'\r';
     if !newline_term {
         // The usual case in one pass: the terminator comes before any line break, so the body
-        // is the bytes up to it, borrowed. (A line break first means a hard-wrapped segment.)
-        if let Some(n) = super::bytescan::find_end_or_break(from, d.segment) {
-            if from.get(n) == Some(&d.segment) {
-                return Scan::Body {
-                    start,
-                    body: Cow::Borrowed(from.get(..n).unwrap_or_default()),
-                    term: start + n,
-                    end: start + n + 1,
-                };
-            }
+        // is the bytes up to it, borrowed.
+        if let Some(n) = plain_end(from, d.segment) {
+            return Scan::Body {
+                start,
+                body: Cow::Borrowed(from.get(..n).unwrap_or_default()),
+                term: start + n,
+                end: start + n + 1,
+            };
         }
     }
     match segment_body(d.segment)(from) {
@@ -462,6 +460,15 @@ pub fn scan_body(input: &[u8], pos: usize, d: Delimiters) -> Scan<'_> {
         }
         Err(_) => Scan::Unterminated { start },
     }
+}
+
+/// Length of the segment body at the start of `from` when the terminator `term` (not a line
+/// break) comes before any line break; None when a line break comes first (a hard-wrapped
+/// segment) or there is no terminator yet.
+#[inline(always)]
+pub(crate) fn plain_end(from: &[u8], term: u8) -> Option<usize> {
+    let n = super::bytescan::find_end_or_break(from, term)?;
+    (from.get(n) == Some(&term)).then_some(n)
 }
 
 /// Finds the next segment in `input` starting at `pos`; `base` is the file offset of `input[0]`.
